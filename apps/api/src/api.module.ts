@@ -1,0 +1,15 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import type { AppConfig } from '@molecule/config';
+import { CoreModule } from '@molecule/platform';
+import type { DestinationStream } from 'pino';
+import { QueueDashboardModule } from './queue-dashboard/queue-dashboard.module';
+
+@Module({})
+export class ApiModule {
+  static forRoot(config: AppConfig, logDestination?: DestinationStream): DynamicModule {
+    return {
+      module: ApiModule,
+      imports: [CoreModule.forRoot({ config, queues: true, logDestination }), QueueDashboardModule],
+    };
+  }
+}

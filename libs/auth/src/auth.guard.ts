@@ -1,0 +1,78 @@
+import {
+  type CanActivate,
+  type ExecutionContext,
+  ForbiddenException,
+  Injectable,
+  UnauthorizedException,
+} from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { parseBearer } from '@molecule/crypto';
+import { AUTH_METADATA, type AuthRequirement } from './auth.decorators';
+import { CredentialsService } from './credentials.service';
+import { roleSatisfies, type Principal } from './principal';
+
+interface AuthRequest {
+  headers: Record<string, string | string[] | undefined>;
+  params?: Record<string, string>;
+  principal?: Principal;
+}
+
+/**
+ * The global guard. It reads the route's auth declaration, authenticates the bearer token, and
+ * checks the principal against the declaration. Undeclared routes are refused outright.
+ */
+@Injectable()
+export class AuthGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly credentials: CredentialsService,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const requirements = this.reflector.getAllAndMerge<AuthRequirement[]>(AUTH_METADATA, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    if (requirements.length === 0) throw new ForbiddenException('This route declares no access rule');
+    if (requirements.some((r) => r.kind === 'public')) return true;
+
+    const request = context.switchToHttp().getRequest<AuthRequest>();
+    const header = request.headers.authorization;
+    const token = parseBearer(Array.isArray(header) ? header[0] : header);
+    const principal = token ? await this.credentials.authenticate(token) : undefined;
+    if (!principal) throw new UnauthorizedException('A valid bearer credential is required');
+
+    for (const requirement of requirements) {
+      if (await this.satisfies(principal, requirement, request.params ?? {})) {
+        request.principal = principal;
+        return true;
+      }
+    }
+    throw new ForbiddenException('The credential does not grant access to this resource');
+  }
+
+  private async satisfies(
+    principal: Principal,
+    requirement: AuthRequirement,
+    params: Record<string, string>,
+  ): Promise<boolean> {
+    switch (requirement.kind) {
+      case 'public':
+        return true;
+      case 'platform-admin':
+        return principal.kind === 'platform-admin';
+      case 'partner-key':
+        return principal.kind === 'partner-key' && principal.scopes.includes(requirement.scope);
+      case 'workspace-token':
+        return principal.kind === 'workspace-token';
+      case 'org-key': {
+        if (principal.kind !== 'org-key' || !roleSatisfies(principal.role, requirement.role)) {
+          return false;
+        }
+        // An org key only ever opens routes of its own org.
+        if (params.slug === undefined) return false;
+        return (await this.credentials.orgIdBySlug(params.slug)) === principal.orgId;
+      }
+    }
+  }
+}

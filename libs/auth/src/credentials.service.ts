@@ -1,0 +1,72 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { APP_CONFIG, type AppConfig } from '@molecule/config';
+import { hashToken, tokensEqual } from '@molecule/crypto';
+import { ApiKey, ApiKeyKind, Org, OrgStatus, WorkspaceToken, WorkspaceTokenKind } from '@molecule/database';
+import { IsNull, Not, type Repository } from 'typeorm';
+import type { Principal } from './principal';
+
+/** Token prefixes tell which table to look in; the hash decides whether the token is real. */
+export const TOKEN_PREFIX = {
+  orgKey: 'mol_ok',
+  partnerKey: 'mol_pk',
+  workspaceSession: 'mol_ws',
+  workspaceBootstrap: 'mol_wb',
+} as const;
+
+/** `last_used_at` is written at most this often per key, so reads do not become writes. */
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+@Injectable()
+export class CredentialsService {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @InjectRepository(ApiKey) private readonly apiKeys: Repository<ApiKey>,
+    @InjectRepository(WorkspaceToken) private readonly workspaceTokens: Repository<WorkspaceToken>,
+    @InjectRepository(Org) private readonly orgs: Repository<Org>,
+  ) {}
+
+  /** The principal a bearer token stands for, or undefined when it is unknown, revoked or expired. */
+  async authenticate(token: string): Promise<Principal | undefined> {
+    const admin = this.config.platformAdminToken.reveal();
+    if (admin && tokensEqual(token, admin)) return { kind: 'platform-admin' };
+    if (token.startsWith(`${TOKEN_PREFIX.orgKey}_`) || token.startsWith(`${TOKEN_PREFIX.partnerKey}_`)) {
+      return this.apiKey(token);
+    }
+    if (token.startsWith(`${TOKEN_PREFIX.workspaceSession}_`)) return this.workspaceSession(token);
+    return undefined;
+  }
+
+  /** The id of the live org with this slug, if any. */
+  async orgIdBySlug(slug: string): Promise<string | undefined> {
+    const org = await this.orgs.findOne({
+      select: { id: true },
+      where: { slug, status: Not(OrgStatus.Deleted) },
+    });
+    return org?.id;
+  }
+
+  private async apiKey(token: string): Promise<Principal | undefined> {
+    const key = await this.apiKeys.findOne({ where: { tokenHash: hashToken(token), revokedAt: IsNull() } });
+    if (!key || (key.expiresAt && key.expiresAt.getTime() <= Date.now())) return undefined;
+    this.touch(key);
+    if (key.kind === ApiKeyKind.Partner) return { kind: 'partner-key', keyId: key.id, scopes: key.scopes };
+    if (!key.orgId || !key.role) return undefined;
+    return { kind: 'org-key', keyId: key.id, orgId: key.orgId, role: key.role };
+  }
+
+  private async workspaceSession(token: string): Promise<Principal | undefined> {
+    const row = await this.workspaceTokens.findOne({
+      where: { tokenHash: hashToken(token), kind: WorkspaceTokenKind.Session, revokedAt: IsNull() },
+      relations: { workspace: true },
+    });
+    if (!row?.workspace || (row.expiresAt && row.expiresAt.getTime() <= Date.now())) return undefined;
+    return { kind: 'workspace-token', tokenId: row.id, workspaceId: row.workspaceId, orgId: row.workspace.orgId };
+  }
+
+  private touch(key: ApiKey): void {
+    if (key.lastUsedAt && Date.now() - key.lastUsedAt.getTime() < LAST_USED_RESOLUTION_MS) return;
+    // Best effort: a failed bookkeeping write must not fail the request it rides on.
+    this.apiKeys.update({ id: key.id }, { lastUsedAt: new Date() }).catch(() => undefined);
+  }
+}

@@ -1,0 +1,15 @@
+export {
+  AUTH_METADATA,
+  CurrentPrincipal,
+  OrgKey,
+  PartnerKey,
+  PlatformAdmin,
+  Public,
+  WorkspaceToken,
+} from './auth.decorators';
+export type { AuthRequirement } from './auth.decorators';
+export { AuthGuard } from './auth.guard';
+export { AuthModule } from './auth.module';
+export { CredentialsService, TOKEN_PREFIX } from './credentials.service';
+export { roleSatisfies } from './principal';
+export type { Principal } from './principal';

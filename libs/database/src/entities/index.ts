@@ -1,0 +1,37 @@
+import { ApiKey } from './api-key.entity';
+import { AuditEvent } from './audit-event.entity';
+import { Memory } from './memory.entity';
+import { Operation } from './operation.entity';
+import { OrgDataKey } from './org-data-key.entity';
+import { Org } from './org.entity';
+import { SecretValue } from './secret.entity';
+import { TenantInstance } from './tenant-instance.entity';
+import { WorkspaceToken } from './workspace-token.entity';
+import { Workspace } from './workspace.entity';
+
+export {
+  ApiKey,
+  AuditEvent,
+  Memory,
+  Operation,
+  Org,
+  OrgDataKey,
+  SecretValue,
+  TenantInstance,
+  Workspace,
+  WorkspaceToken,
+};
+export type { OperationStep } from './operation.entity';
+
+export const ENTITIES = [
+  Org,
+  TenantInstance,
+  Workspace,
+  WorkspaceToken,
+  ApiKey,
+  SecretValue,
+  Memory,
+  Operation,
+  AuditEvent,
+  OrgDataKey,
+];

@@ -1,0 +1,6 @@
+export * from './enums';
+export * from './entities';
+export { createDataSource, dataSourceOptions } from './data-source';
+export type { DataSourceSettings } from './data-source';
+export { dropDatabase, ensureDatabase, runMigrations, schemaDrift } from './migrate';
+export { DatabaseModule } from './database.module';

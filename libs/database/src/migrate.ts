@@ -1,0 +1,83 @@
+import { Client } from 'pg';
+import { createDataSource } from './data-source';
+
+/** Arbitrary but fixed: every migrator of every replica takes the same advisory lock. */
+const MIGRATION_LOCK_ID = 7_420_001;
+
+/** Creates the database named in `url` if it does not exist yet (safe to race). */
+export async function ensureDatabase(url: string): Promise<void> {
+  const target = new URL(url);
+  const name = decodeURIComponent(target.pathname.slice(1));
+  const admin = new URL(url);
+  admin.pathname = '/postgres';
+  const client = new Client({ connectionString: admin.toString() });
+  await client.connect();
+  try {
+    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (found.rowCount === 0) {
+      await client.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`).catch((error: unknown) => {
+        // 42P04 duplicate_database: another migrator created it first.
+        if ((error as { code?: string }).code !== '42P04') throw error;
+      });
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+export async function dropDatabase(url: string): Promise<void> {
+  const name = decodeURIComponent(new URL(url).pathname.slice(1));
+  const admin = new URL(url);
+  admin.pathname = '/postgres';
+  const client = new Client({ connectionString: admin.toString() });
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS "${name.replace(/"/g, '""')}" WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Applies pending migrations under a Postgres advisory lock, so several replicas (or a dev
+ * runner and a CI job) starting at once apply each migration exactly once. Idempotent.
+ */
+export async function runMigrations(url: string): Promise<string[]> {
+  await ensureDatabase(url);
+  const dataSource = createDataSource({ url, poolSize: 2, applicationName: 'molecule-migrate' });
+  await dataSource.initialize();
+  const lock = dataSource.createQueryRunner();
+  try {
+    await lock.connect();
+    await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_ID]);
+    try {
+      const applied = await dataSource.runMigrations({ transaction: 'each' });
+      return applied.map((migration) => migration.name);
+    } finally {
+      await lock.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_ID]);
+    }
+  } finally {
+    await lock.release();
+    await dataSource.destroy();
+  }
+}
+
+/**
+ * Applies every migration to a scratch database and asks TypeORM what it would change to match
+ * the entities. Any statement means the entities and the committed migrations disagree.
+ */
+export async function schemaDrift(url: string): Promise<string[]> {
+  const scratch = new URL(url);
+  scratch.pathname = `/molecule_drift_${process.pid}_${Date.now().toString(36)}`;
+  const scratchUrl = scratch.toString();
+  await runMigrations(scratchUrl);
+  const dataSource = createDataSource({ url: scratchUrl, poolSize: 1 });
+  try {
+    await dataSource.initialize();
+    const sql = await dataSource.driver.createSchemaBuilder().log();
+    return sql.upQueries.map((query) => query.query);
+  } finally {
+    if (dataSource.isInitialized) await dataSource.destroy();
+    await dropDatabase(scratchUrl);
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * Queue and job contracts shared by producers (api, registry) and consumers (provisioner).
+ * Payloads carry ids and an idempotency key only: never secrets, never whole entities. Workers
+ * re-read the current state from Postgres.
+ */
+
+export const QueueName = {
+  /** Launch, delete and restart orgs and workspaces. Job id = operation id. */
+  Provisioning: 'provisioning',
+  /** Workspace health sweeps and heartbeat flushes (repeatable). */
+  Health: 'health',
+  /** Orphan sweeps and stuck-operation reaping (repeatable). */
+  Reconcile: 'reconcile',
+} as const;
+export type QueueName = (typeof QueueName)[keyof typeof QueueName];
+
+export const QUEUE_NAMES: readonly QueueName[] = Object.values(QueueName);
+
+export const JobName = {
+  OrgProvision: 'org.provision',
+  OrgDelete: 'org.delete',
+  WorkspaceProvision: 'workspace.provision',
+  WorkspaceDelete: 'workspace.delete',
+  WorkspaceRestart: 'workspace.restart',
+  HealthSweep: 'health.sweep',
+  HeartbeatFlush: 'heartbeat.flush',
+  OrphanSweep: 'reconcile.orphans',
+  OperationReap: 'reconcile.operations',
+} as const;
+export type JobName = (typeof JobName)[keyof typeof JobName];
+
+/** Every job driven by an `operations` row carries its id (also the BullMQ job id). */
+interface OperationJob {
+  operationId: string;
+  idempotencyKey: string;
+}
+
+export interface OrgJob extends OperationJob {
+  orgId: string;
+}
+
+export interface WorkspaceJob extends OperationJob {
+  orgId: string;
+  workspaceId: string;
+}
+
+/** Scheduled jobs have no resource; the key de-duplicates one tick across replicas. */
+export interface SweepJob {
+  idempotencyKey: string;
+}
+
+export interface JobPayloads {
+  [JobName.OrgProvision]: OrgJob;
+  [JobName.OrgDelete]: OrgJob;
+  [JobName.WorkspaceProvision]: WorkspaceJob;
+  [JobName.WorkspaceDelete]: WorkspaceJob;
+  [JobName.WorkspaceRestart]: WorkspaceJob;
+  [JobName.HealthSweep]: SweepJob;
+  [JobName.HeartbeatFlush]: SweepJob;
+  [JobName.OrphanSweep]: SweepJob;
+  [JobName.OperationReap]: SweepJob;
+}
+
+/** Which queue each job travels on. */
+export const JOB_QUEUE: { readonly [J in JobName]: QueueName } = {
+  [JobName.OrgProvision]: QueueName.Provisioning,
+  [JobName.OrgDelete]: QueueName.Provisioning,
+  [JobName.WorkspaceProvision]: QueueName.Provisioning,
+  [JobName.WorkspaceDelete]: QueueName.Provisioning,
+  [JobName.WorkspaceRestart]: QueueName.Provisioning,
+  [JobName.HealthSweep]: QueueName.Health,
+  [JobName.HeartbeatFlush]: QueueName.Health,
+  [JobName.OrphanSweep]: QueueName.Reconcile,
+  [JobName.OperationReap]: QueueName.Reconcile,
+};
+
+/** A job as a discriminated union: `switch (job.name)` narrows `job.data`. */
+export type JobEnvelope = { [J in JobName]: { name: J; data: JobPayloads[J] } }[JobName];
+
+/**
+ * BullMQ prefix of a queue. The `{…}` hash tag keeps each queue's keys in one Redis Cluster
+ * slot, as BullMQ's Lua scripts require; ioredis `keyPrefix` must never be used with BullMQ.
+ */
+export function queuePrefix(basePrefix: string, queue: QueueName): string {
+  return `${basePrefix}:{${queue}}`;
+}

@@ -1,0 +1,3 @@
+export { loggerOptions, REDACT_PATHS } from './logger-options';
+export { LoggingModule } from './logging.module';
+export { Logger, PinoLogger, InjectPinoLogger } from 'nestjs-pino';

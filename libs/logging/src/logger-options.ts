@@ -1,0 +1,58 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { AppConfig } from '@molecule/config';
+import type { Params } from 'nestjs-pino';
+import type { DestinationStream } from 'pino';
+
+/**
+ * Paths pino censors wherever they appear in a log line: credentials in request headers and any
+ * field named like a secret, at the top level or one or two levels down.
+ */
+const SENSITIVE_FIELDS = [
+  'authorization',
+  'cookie',
+  'token',
+  'accessToken',
+  'adminToken',
+  'apiKey',
+  'secret',
+  'password',
+  'masterKey',
+  'bootstrapToken',
+  'sessionToken',
+];
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-api-key"]',
+  'req.headers["x-molecule-tenant-token"]',
+  'res.headers["set-cookie"]',
+  ...SENSITIVE_FIELDS.flatMap((field) => [field, `*.${field}`, `*.*.${field}`]),
+];
+
+/** Requests that would drown the log: probes and scrapes. */
+const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
+
+export function loggerOptions(config: AppConfig, destination?: DestinationStream): Params {
+  return {
+    pinoHttp: {
+      level: config.log.level,
+      base: { service: config.service, version: config.version },
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      // A caller-provided request id is kept (so one id follows a request across services and
+      // into the jobs it enqueues); anything else gets a fresh one.
+      genReqId: (req: IncomingMessage) => {
+        const header = req.headers['x-request-id'];
+        return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
+      },
+      autoLogging: { ignore: (req: IncomingMessage) => QUIET_PATHS.has((req.url ?? '').split('?')[0]) },
+      transport:
+        config.log.pretty && !destination
+          ? { target: 'pino-pretty', options: { singleLine: true } }
+          : undefined,
+      stream: destination,
+    },
+  };
+}

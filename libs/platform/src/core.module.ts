@@ -1,0 +1,55 @@
+import { DynamicModule, Module, type ModuleMetadata } from '@nestjs/common';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { AuthModule } from '@molecule/auth';
+import { ConfigModule, type AppConfig } from '@molecule/config';
+import { DatabaseModule } from '@molecule/database';
+import { LoggingModule } from '@molecule/logging';
+import { ObservabilityModule } from '@molecule/observability';
+import { QUEUE_NAMES } from '@molecule/jobs';
+import { QueuesModule, RedisModule } from '@molecule/redis';
+import type { DestinationStream } from 'pino';
+import { AllExceptionsFilter } from './all-exceptions.filter';
+import { createValidationPipe } from './validation';
+
+export interface CoreOptions {
+  config: AppConfig;
+  /** Registers every BullMQ queue (producers, bull-board, workers) and checks them in /readyz. */
+  queues: boolean;
+  /** Where log lines go; tests pass a capturing stream. Defaults to stdout. */
+  logDestination?: DestinationStream;
+}
+
+/**
+ * What every service has: validated config, pino logging, Postgres, Redis, the global auth guard,
+ * validation pipe and exception filter, and `/healthz`, `/readyz`, `/metrics`.
+ */
+@Module({})
+export class CoreModule {
+  static forRoot({ config, queues, logDestination }: CoreOptions): DynamicModule {
+    const imports: ModuleMetadata['imports'] = [
+      ConfigModule.forRoot(config),
+      LoggingModule.forRoot(logDestination),
+      DatabaseModule,
+      RedisModule,
+      AuthModule,
+      ...(queues ? [QueuesModule] : []),
+    ];
+    return {
+      module: CoreModule,
+      global: true,
+      imports: [
+        ...imports,
+        ObservabilityModule.forRoot({
+          database: true,
+          redis: true,
+          queues: queues ? QUEUE_NAMES : [],
+        }),
+      ],
+      providers: [
+        { provide: APP_PIPE, useFactory: createValidationPipe },
+        { provide: APP_FILTER, useClass: AllExceptionsFilter },
+      ],
+      exports: [DatabaseModule, AuthModule, ...(queues ? [QueuesModule] : [])],
+    };
+  }
+}

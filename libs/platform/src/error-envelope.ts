@@ -1,0 +1,103 @@
+import { HttpException, HttpStatus } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+
+/** The one shape every error response has, whatever failed. */
+export interface ErrorEnvelope {
+  error: {
+    status: number;
+    code: string;
+    message: string;
+    details?: unknown;
+    requestId?: string;
+    /** Only on 500s: quote it to ops; the log line with the stack carries the same id. */
+    errorId?: string;
+  };
+}
+
+const CODES: Record<number, string> = {
+  400: 'bad_request',
+  401: 'unauthorized',
+  402: 'payment_required',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  406: 'not_acceptable',
+  408: 'request_timeout',
+  409: 'conflict',
+  410: 'gone',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  422: 'unprocessable_entity',
+  429: 'too_many_requests',
+  502: 'bad_gateway',
+  503: 'service_unavailable',
+  504: 'gateway_timeout',
+};
+
+/** Errors thrown by the HTTP framework itself (bad JSON, body too large) carry a 4xx status. */
+interface FrameworkError {
+  statusCode?: number;
+  code?: string;
+  message?: string;
+}
+
+export interface ResolvedError {
+  body: ErrorEnvelope;
+  /** Set for unexpected errors, which the caller must log with their stack. */
+  unexpected?: unknown;
+}
+
+export function resolveError(error: unknown, requestId?: string): ResolvedError {
+  if (error instanceof HttpException) {
+    const status = error.getStatus();
+    const response = error.getResponse();
+    const fields = typeof response === 'string' ? { message: response } : (response as Record<string, unknown>);
+    if (status >= 500) return unexpected(error, requestId, status);
+    return {
+      body: {
+        error: {
+          status,
+          code: typeof fields.code === 'string' ? fields.code : (CODES[status] ?? 'error'),
+          message: messageOf(fields.message, error.message),
+          ...(fields.details !== undefined ? { details: fields.details } : {}),
+          requestId,
+        },
+      },
+    };
+  }
+  const framework = error as FrameworkError;
+  if (
+    typeof framework?.statusCode === 'number' &&
+    framework.statusCode >= 400 &&
+    framework.statusCode < 500
+  ) {
+    const status = framework.statusCode;
+    return {
+      body: {
+        error: { status, code: CODES[status] ?? 'bad_request', message: framework.message ?? 'Bad request', requestId },
+      },
+    };
+  }
+  return unexpected(error, requestId, HttpStatus.INTERNAL_SERVER_ERROR);
+}
+
+function unexpected(error: unknown, requestId: string | undefined, status: number): ResolvedError {
+  return {
+    body: {
+      error: {
+        status,
+        code: status === 500 ? 'internal_error' : (CODES[status] ?? 'internal_error'),
+        message: status === 500 ? 'Internal server error' : (CODES[status] ?? 'error').replace(/_/g, ' '),
+        requestId,
+        errorId: randomUUID(),
+      },
+    },
+    unexpected: error,
+  };
+}
+
+function messageOf(value: unknown, fallback: string): string {
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value)) return value.map(String).join('; ');
+  return fallback;
+}

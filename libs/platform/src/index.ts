@@ -1,0 +1,8 @@
+export { AllExceptionsFilter } from './all-exceptions.filter';
+export { createServiceApp, runService } from './bootstrap';
+export type { ServiceDefinition } from './bootstrap';
+export { CoreModule } from './core.module';
+export type { CoreOptions } from './core.module';
+export { resolveError } from './error-envelope';
+export type { ErrorEnvelope } from './error-envelope';
+export { createValidationPipe } from './validation';

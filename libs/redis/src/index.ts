@@ -1,0 +1,2 @@
+export { QueuesModule } from './queues.module';
+export { REDIS, RedisModule, redisKey } from './redis.module';
