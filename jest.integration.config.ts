@@ -5,7 +5,7 @@ import { base } from './jest.config';
 export default {
   ...base,
   displayName: 'integration',
-  roots: ['<rootDir>/apps/', '<rootDir>/libs/'],
+  roots: ['<rootDir>/apps/', '<rootDir>/libs/', '<rootDir>/test/'],
   testRegex: '\\.int-spec\\.ts$',
   testTimeout: 30_000,
   maxWorkers: 2,

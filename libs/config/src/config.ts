@@ -1,7 +1,16 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { Secret } from './secret';
 
-export const SERVICE_NAMES = ['api', 'registry', 'provisioner', 'edge-router', 'tools'] as const;
+export const SERVICE_NAMES = [
+  'api',
+  'registry',
+  'provisioner',
+  'edge-router',
+  'migrator',
+  'key-rotator',
+] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 
 /** Variables each service refuses to start without. Everything else has a default. */
@@ -10,7 +19,8 @@ const REQUIRED: Record<ServiceName, readonly string[]> = {
   registry: ['DATABASE_URL', 'REDIS_URL', 'MASTER_KEY'],
   provisioner: ['DATABASE_URL', 'REDIS_URL', 'MASTER_KEY'],
   'edge-router': ['DATABASE_URL', 'REDIS_URL', 'MASTER_KEY'],
-  tools: ['DATABASE_URL'],
+  migrator: ['DATABASE_URL'],
+  'key-rotator': ['DATABASE_URL', 'MASTER_KEY'],
 };
 
 const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
@@ -109,7 +119,7 @@ const EMPTY_KEY = new Secret(Buffer.alloc(0));
 export function loadConfig(
   service: ServiceName,
   env: NodeJS.ProcessEnv = process.env,
-  version = env.npm_package_version ?? '0.0.0',
+  version = packageVersion(),
 ): AppConfig {
   // Empty strings count as unset, the way shells and .env files usually mean them.
   const raw = Object.fromEntries(
@@ -153,6 +163,17 @@ export function loadConfig(
   });
 }
 
+/** The version in the root package.json, found from wherever this file was compiled to. */
+function packageVersion(): string {
+  for (let dir = __dirname; dirname(dir) !== dir; dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (!existsSync(file)) continue;
+    const manifest = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+    if (manifest.name === 'molecule-control-plane') return manifest.version ?? '0.0.0';
+  }
+  return '0.0.0';
+}
+
 /** Zod's own messages can quote the received value; ours never do. */
 function describe(issue: z.core.$ZodIssue): string {
   switch (issue.code) {
@@ -171,4 +192,15 @@ function describe(issue: z.core.$ZodIssue): string {
     default:
       return 'is invalid';
   }
+}
+
+/** Where tests find Postgres and Redis (each test then makes its own database and key prefix). */
+export function testInfrastructure(env: NodeJS.ProcessEnv = process.env): {
+  databaseUrl: string;
+  redisUrl: string;
+} {
+  return {
+    databaseUrl: env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres',
+    redisUrl: env.TEST_REDIS_URL || 'redis://127.0.0.1:6379',
+  };
 }

@@ -1,4 +1,4 @@
-export { ConfigError, loadConfig, SERVICE_NAMES } from './config';
+export { ConfigError, loadConfig, SERVICE_NAMES, testInfrastructure } from './config';
 export type { AppConfig, ServiceName } from './config';
 export { APP_CONFIG, ConfigModule } from './config.module';
 export { Secret } from './secret';

@@ -4,3 +4,4 @@ export { createDataSource, dataSourceOptions } from './data-source';
 export type { DataSourceSettings } from './data-source';
 export { dropDatabase, ensureDatabase, runMigrations, schemaDrift } from './migrate';
 export { DatabaseModule } from './database.module';
+export { PostgresDataKeyStore } from './data-key.store';

@@ -6,6 +6,7 @@ import { Logger } from '@molecule/logging';
 import { MetricsService } from '@molecule/observability';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { RouteOptions } from 'fastify';
 import type { DestinationStream } from 'pino';
 
 /** How one deployable service is put together. */
@@ -22,10 +23,17 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 const BODY_LIMIT_BYTES = 1024 * 1024;
 
 /** Builds and initialises a service without listening (tests call this directly). */
+export interface CreateOptions {
+  /** Where log lines go instead of stdout (tests capture them). */
+  logDestination?: DestinationStream;
+  /** Observes every route the HTTP server registers, including plugins' (tests audit them). */
+  onRoute?: (route: RouteOptions) => void;
+}
+
 export async function createServiceApp(
   service: ServiceDefinition,
   config: AppConfig,
-  logDestination?: DestinationStream,
+  { logDestination, onRoute }: CreateOptions = {},
 ): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT_BYTES,
@@ -38,6 +46,7 @@ export async function createServiceApp(
     return503OnClosing: true,
   });
   const fastify = adapter.getInstance();
+  if (onRoute) fastify.addHook('onRoute', onRoute);
   fastify.addHook('onRequest', (request, _reply, done) => {
     // pino-http reads the id from the raw request.
     (request.raw as { id?: string }).id = request.id;

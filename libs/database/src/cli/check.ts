@@ -2,7 +2,7 @@ import { ConfigError, loadConfig } from '@molecule/config';
 import { schemaDrift } from '../migrate';
 
 async function main(): Promise<void> {
-  const config = loadConfig('tools');
+  const config = loadConfig('migrator');
   const drift = await schemaDrift(config.databaseUrl.reveal());
   if (drift.length > 0) {
     console.error('The entities and the committed migrations disagree. Missing statements:');

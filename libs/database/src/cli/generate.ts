@@ -13,7 +13,7 @@ async function main(): Promise<void> {
   if (!name || !/^[A-Z][A-Za-z0-9]+$/.test(name)) {
     throw new Error('usage: npm run db:generate -- <PascalCaseName>');
   }
-  const config = loadConfig('tools');
+  const config = loadConfig('migrator');
   const statements = await schemaDrift(config.databaseUrl.reveal());
   if (statements.length === 0) {
     console.log('No changes: the migrations already match the entities.');

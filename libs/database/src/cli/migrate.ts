@@ -2,7 +2,7 @@ import { ConfigError, loadConfig } from '@molecule/config';
 import { runMigrations } from '../migrate';
 
 async function main(): Promise<void> {
-  const config = loadConfig('tools');
+  const config = loadConfig('migrator');
   const applied = await runMigrations(config.databaseUrl.reveal());
   console.log(applied.length ? `Applied migrations: ${applied.join(', ')}` : 'Database is up to date.');
 }

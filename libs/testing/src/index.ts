@@ -1,0 +1,5 @@
+export * from './factories';
+export * from './infrastructure';
+export { LogCapture } from './log-capture';
+export { startTestService } from './test-service';
+export type { TestService } from './test-service';
