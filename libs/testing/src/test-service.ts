@@ -1,7 +1,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { AppConfig } from '@molecule/config';
 import { createServiceApp, type ServiceDefinition } from '@molecule/platform';
-import type { RouteOptions } from 'fastify';
+import type { FastifyInstance, RouteOptions } from 'fastify';
 import { createTestDatabase, createTestRedisPrefix, testConfig, type TestDatabase } from './infrastructure';
 import { LogCapture } from './log-capture';
 
@@ -29,6 +29,8 @@ export async function startTestService(
   const logs = new LogCapture();
   const routes: RouteOptions[] = [];
   const app = await createServiceApp(service, config, { logDestination: logs, onRoute: (r) => routes.push(r) });
+  // Fastify loads plugins (bull-board, Swagger UI) lazily; make every route exist now.
+  await app.getHttpAdapter().getInstance<FastifyInstance>().ready();
   return {
     app,
     config,
