@@ -1,8 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Controller, Get, HttpCode, Module, Post, type DynamicModule } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { generateToken } from '@molecule/crypto';
-import type { Org, Workspace } from '@molecule/database';
+import { generateToken, hashToken, tokenDisplayPrefix } from '@molecule/crypto';
+import {
+  WorkspaceToken as WorkspaceTokenRow,
+  WorkspaceTokenKind,
+  type Org,
+  type Workspace,
+} from '@molecule/database';
 import { CoreModule, createServiceApp, type ServiceDefinition } from '@molecule/platform';
 import {
   createOrg,
@@ -193,7 +198,11 @@ describe('AuthGuard (integration)', () => {
       ['a bearer with two tokens', `Bearer ${TEST_ADMIN_TOKEN} ${TEST_ADMIN_TOKEN}`],
       ['characters outside the b64token alphabet', `Bearer ${TEST_ADMIN_TOKEN}!`],
     ])('refuses %s with 401', async (_name, authorization) => {
-      const response = await app.inject({ method: 'GET', url: '/admin', headers: { authorization } });
+      const response = await app.inject({
+        method: 'GET',
+        url: '/admin',
+        headers: { authorization },
+      });
       expect(response.statusCode).toBe(401);
       expect(response.json()).toEqual({
         error: expect.objectContaining({ status: 401, code: 'unauthorized' }),
@@ -210,8 +219,12 @@ describe('AuthGuard (integration)', () => {
     });
 
     it('refuses tokens that look like partner keys or session tokens', async () => {
-      expect((await call('POST', '/partner/create', generateToken(TOKEN_PREFIX.partnerKey))).status).toBe(401);
-      expect((await call('GET', '/workspace/me', generateToken(TOKEN_PREFIX.workspaceSession))).status).toBe(401);
+      expect(
+        (await call('POST', '/partner/create', generateToken(TOKEN_PREFIX.partnerKey))).status,
+      ).toBe(401);
+      expect(
+        (await call('GET', '/workspace/me', generateToken(TOKEN_PREFIX.workspaceSession))).status,
+      ).toBe(401);
     });
 
     it('does not accept forged identity headers in place of a token', async () => {
@@ -286,7 +299,7 @@ describe('AuthGuard (integration)', () => {
       ['member', 403],
       ['admin', 200],
       ['owner', 200],
-    ] as const)('gives a %s key %d on the admin-role route', async (role, status) => {
+    ] as const)('answers a %s key with %d on the admin-role route', async (role, status) => {
       const token = tokens[`${role}A`];
       expect((await call('GET', `/orgs/${orgA.slug}/manage`, token)).status).toBe(status);
     });
@@ -305,7 +318,9 @@ describe('AuthGuard (integration)', () => {
 
     it('refuses an expired key with 401 and admits one that has not expired yet', async () => {
       expect((await call('GET', `/orgs/${orgA.slug}/read`, tokens.expiredA)).status).toBe(401);
-      expect((await call('GET', `/orgs/${orgA.slug}/read`, tokens.notYetExpiredA)).status).toBe(200);
+      expect((await call('GET', `/orgs/${orgA.slug}/read`, tokens.notYetExpiredA)).status).toBe(
+        200,
+      );
     });
 
     it('refuses the platform admin and partner keys on an org-key-only route', async () => {
@@ -388,6 +403,17 @@ describe('AuthGuard (integration)', () => {
 
     it('refuses an expired session token with 401', async () => {
       expect((await call('GET', '/workspace/me', tokens.expiredSession)).status).toBe(401);
+    });
+
+    it('refuses a bootstrap token presented as a session token with 401', async () => {
+      const token = generateToken(TOKEN_PREFIX.workspaceSession);
+      await db.dataSource.getRepository(WorkspaceTokenRow).save({
+        workspaceId: workspace.id,
+        kind: WorkspaceTokenKind.Bootstrap,
+        tokenHash: hashToken(token),
+        displayPrefix: tokenDisplayPrefix(token),
+      });
+      expect((await call('GET', '/workspace/me', token)).status).toBe(401);
     });
 
     it('refuses other credentials with 403', async () => {

@@ -30,7 +30,7 @@ export async function startTestService(
   const routes: RouteOptions[] = [];
   const app = await createServiceApp(service, config, { logDestination: logs, onRoute: (r) => routes.push(r) });
   // Fastify loads plugins (bull-board, Swagger UI) lazily; make every route exist now.
-  await app.getHttpAdapter().getInstance<FastifyInstance>().ready();
+  await (app.getHttpAdapter().getInstance() as FastifyInstance).ready();
   return {
     app,
     config,
