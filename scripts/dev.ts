@@ -18,7 +18,12 @@ const BUILD_DIR = resolve(__dirname, '..');
 const REPO_DIR = resolve(BUILD_DIR, '..');
 const SERVICES = ['api', 'registry', 'provisioner', 'edge-router'] as const;
 type Service = (typeof SERVICES)[number];
-const COLORS: Record<Service, number> = { api: 36, registry: 35, provisioner: 33, 'edge-router': 32 };
+const COLORS: Record<Service, number> = {
+  api: 36,
+  registry: 35,
+  provisioner: 33,
+  'edge-router': 32,
+};
 const READY_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 10_000;
 
@@ -83,7 +88,9 @@ async function ensureBackingServices(config: AppConfig): Promise<void> {
   let state = await check();
   if (state.postgres && state.redis) return;
 
-  const missing = Object.entries(state).filter(([, up]) => !up).map(([name]) => name);
+  const missing = Object.entries(state)
+    .filter(([, up]) => !up)
+    .map(([name]) => name);
   const dockerUp = spawnSync('docker', ['info'], { stdio: 'ignore' }).status === 0;
   if (!dockerUp) {
     process.stderr.write(
@@ -98,7 +105,10 @@ async function ensureBackingServices(config: AppConfig): Promise<void> {
     process.exit(1);
   }
   say(`starting ${missing.join(' and ')} with docker compose`);
-  const compose = spawnSync('docker', ['compose', 'up', '-d', 'postgres', 'redis'], { cwd: REPO_DIR, stdio: 'inherit' });
+  const compose = spawnSync('docker', ['compose', 'up', '-d', 'postgres', 'redis'], {
+    cwd: REPO_DIR,
+    stdio: 'inherit',
+  });
   if (compose.status !== 0) process.exit(1);
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
@@ -113,12 +123,18 @@ async function ensureBackingServices(config: AppConfig): Promise<void> {
 function start(service: Service): ChildProcess {
   const child = spawn(
     process.execPath,
-    ['-r', join(REPO_DIR, 'scripts', 'paths.cjs'), join(BUILD_DIR, 'apps', service, 'src', 'main.js')],
+    [
+      '-r',
+      join(REPO_DIR, 'scripts', 'paths.cjs'),
+      join(BUILD_DIR, 'apps', service, 'src', 'main.js'),
+    ],
     { cwd: REPO_DIR, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const tag = `\x1b[${COLORS[service]}m${service.padEnd(11)}|\x1b[0m `;
   for (const stream of [child.stdout, child.stderr]) {
-    createInterface({ input: stream! }).on('line', (line) => process.stdout.write(`${tag}${line}\n`));
+    createInterface({ input: stream }).on('line', (line) =>
+      process.stdout.write(`${tag}${line}\n`),
+    );
   }
   say(`${service} started (pid ${child.pid})`);
   return child;
@@ -141,7 +157,10 @@ async function main(): Promise<void> {
   prepareEnvironment();
   let configs: Record<Service, AppConfig>;
   try {
-    configs = Object.fromEntries(SERVICES.map((s) => [s, loadConfig(s, env)])) as Record<Service, AppConfig>;
+    configs = Object.fromEntries(SERVICES.map((s) => [s, loadConfig(s, env)])) as Record<
+      Service,
+      AppConfig
+    >;
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);
@@ -152,7 +171,9 @@ async function main(): Promise<void> {
   const api = configs.api;
   await ensureBackingServices(api);
   const applied = await runMigrations(api.databaseUrl.reveal());
-  say(applied.length ? `applied migrations: ${applied.join(', ')}` : 'database schema is up to date');
+  say(
+    applied.length ? `applied migrations: ${applied.join(', ')}` : 'database schema is up to date',
+  );
 
   const children = new Map<Service, ChildProcess>();
   let stopping = false;
@@ -161,7 +182,12 @@ async function main(): Promise<void> {
     stopping = true;
     say('stopping all services');
     const exits = [...children.values()].map(
-      (child) => new Promise<void>((done) => (child.exitCode !== null || child.signalCode !== null ? done() : child.once('exit', () => done()))),
+      (child) =>
+        new Promise<void>((done) =>
+          child.exitCode !== null || child.signalCode !== null
+            ? done()
+            : child.once('exit', () => done()),
+        ),
     );
     for (const child of children.values()) signalGroup(child, 'SIGTERM');
     const timer = setTimeout(() => {
@@ -172,7 +198,8 @@ async function main(): Promise<void> {
     say('stopped');
     process.exit(code);
   };
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void stop(0));
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
+    process.on(signal, () => void stop(0));
   // If whatever started us dies without a signal reaching us (npm killed with SIGKILL, a closed
   // terminal), we are re-parented: take the services down rather than orphan them.
   const parent = process.ppid;
@@ -225,6 +252,8 @@ function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`npm start failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(
+    `npm start failed: ${error instanceof Error ? error.message : String(error)}\n`,
+  );
   process.exit(1);
 });

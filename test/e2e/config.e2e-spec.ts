@@ -45,7 +45,8 @@ describe('a service started with bad configuration', () => {
     expect(result.stderr).toContain('REDIS_URL');
     expect(result.stderr).toContain('API_PORT');
     const printed = result.stdout + result.stderr;
-    for (const value of [secretish, 'hunter2', 'cache.internal', 'eighty']) expect(printed).not.toContain(value);
+    for (const value of [secretish, 'hunter2', 'cache.internal', 'eighty'])
+      expect(printed).not.toContain(value);
   });
 
   it('requires the platform admin token only where it is used', () => {

@@ -66,7 +66,8 @@ describe('npm start', () => {
         const remaining = 30_000 - (Date.now() - startedAt);
         await waitFor(
           `${service} ${probe}\n${output}`,
-          async () => ((await fetch(`http://127.0.0.1:${port}${probe}`)).status === 200 ? true : undefined),
+          async () =>
+            (await fetch(`http://127.0.0.1:${port}${probe}`)).status === 200 ? true : undefined,
           Math.max(remaining, 0),
         );
       }
@@ -75,7 +76,11 @@ describe('npm start', () => {
   });
 
   it('prints the URLs', async () => {
-    await waitFor('the banner', async () => (output.includes('all services are ready') ? true : undefined), 5_000);
+    await waitFor(
+      'the banner',
+      async () => (output.includes('all services are ready') ? true : undefined),
+      5_000,
+    );
     expect(output).toContain(`http://127.0.0.1:${ports.api}/docs`);
     expect(output).toContain(`http://127.0.0.1:${ports.api}/admin/queues`);
     expect(output).not.toContain(adminToken);
@@ -91,10 +96,16 @@ describe('npm start', () => {
   it('stops every process on Ctrl-C', async () => {
     const pids = [...output.matchAll(/started \(pid (\d+)\)/g)].map((m) => Number(m[1]));
     expect(pids).toHaveLength(4);
-    const exited = new Promise<number | null>((resolve) => npm.once('exit', (code) => resolve(code)));
+    const exited = new Promise<number | null>((resolve) =>
+      npm.once('exit', (code) => resolve(code)),
+    );
     process.kill(-npm.pid!, 'SIGINT');
     await exited;
-    await waitFor('every service to exit', async () => (pids.some(isAlive) ? undefined : true), 15_000);
+    await waitFor(
+      'every service to exit',
+      async () => (pids.some(isAlive) ? undefined : true),
+      15_000,
+    );
     for (const port of Object.values(ports)) {
       await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
     }

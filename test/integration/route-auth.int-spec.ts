@@ -37,7 +37,10 @@ function nestRoutes(service: TestService): NestRoute[] {
       const prototype = controller.prototype as Record<string, unknown>;
       for (const name of Object.getOwnPropertyNames(prototype)) {
         const handler = prototype[name];
-        if (typeof handler !== 'function' || Reflect.getMetadata(METHOD_METADATA, handler) === undefined) {
+        if (
+          typeof handler !== 'function' ||
+          Reflect.getMetadata(METHOD_METADATA, handler) === undefined
+        ) {
           continue;
         }
         const own = Reflect.getMetadata(AUTH_METADATA, handler) as unknown[] | undefined;
@@ -45,14 +48,24 @@ function nestRoutes(service: TestService): NestRoute[] {
           .map((p) => p.replace(/^\/+|\/+$/g, ''))
           .filter(Boolean)
           .join('/')}`;
-        routes.push({ controller: controller.name, handler: name, path, declared: Boolean(own?.length || classAuth?.length) });
+        routes.push({
+          controller: controller.name,
+          handler: name,
+          path,
+          declared: Boolean(own?.length || classAuth?.length),
+        });
       }
     }
   }
   return routes;
 }
 
-const services: ServiceDefinition[] = [apiService, registryService, provisionerService, edgeRouterService];
+const services: ServiceDefinition[] = [
+  apiService,
+  registryService,
+  provisionerService,
+  edgeRouterService,
+];
 
 describe.each(services.map((s) => [s.name, s] as const))('routes of %s', (_name, definition) => {
   let service: TestService;

@@ -13,7 +13,11 @@ export const apiService: ServiceDefinition = {
         .setTitle('Molecule control plane API')
         .setDescription('Orgs, workspaces, keys and provisioning of the Molecule control plane.')
         .setVersion(config.version)
-        .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'Org key, partner key or platform admin token' })
+        .addBearerAuth({
+          type: 'http',
+          scheme: 'bearer',
+          description: 'Org key, partner key or platform admin token',
+        })
         .build(),
     );
     SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });

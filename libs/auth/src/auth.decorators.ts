@@ -18,7 +18,8 @@ export type AuthRequirement =
 function declare(requirement: AuthRequirement): ClassDecorator & MethodDecorator {
   return (target: object, _key?: string | symbol, descriptor?: PropertyDescriptor) => {
     const holder: object = descriptor ? (descriptor.value as object) : target;
-    const existing = (Reflect.getMetadata(AUTH_METADATA, holder) as AuthRequirement[] | undefined) ?? [];
+    const existing =
+      (Reflect.getMetadata(AUTH_METADATA, holder) as AuthRequirement[] | undefined) ?? [];
     Reflect.defineMetadata(AUTH_METADATA, [...existing, requirement], holder);
   };
 }

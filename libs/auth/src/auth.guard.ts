@@ -33,7 +33,8 @@ export class AuthGuard implements CanActivate {
       context.getHandler(),
       context.getClass(),
     ]);
-    if (requirements.length === 0) throw new ForbiddenException('This route declares no access rule');
+    if (requirements.length === 0)
+      throw new ForbiddenException('This route declares no access rule');
     if (requirements.some((r) => r.kind === 'public')) return true;
 
     const request = context.switchToHttp().getRequest<AuthRequest>();

@@ -2,7 +2,14 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { APP_CONFIG, type AppConfig } from '@molecule/config';
 import { hashToken, tokensEqual } from '@molecule/crypto';
-import { ApiKey, ApiKeyKind, Org, OrgStatus, WorkspaceToken, WorkspaceTokenKind } from '@molecule/database';
+import {
+  ApiKey,
+  ApiKeyKind,
+  Org,
+  OrgStatus,
+  WorkspaceToken,
+  WorkspaceTokenKind,
+} from '@molecule/database';
 import { IsNull, Not, type Repository } from 'typeorm';
 import type { Principal } from './principal';
 
@@ -30,7 +37,10 @@ export class CredentialsService {
   async authenticate(token: string): Promise<Principal | undefined> {
     const admin = this.config.platformAdminToken.reveal();
     if (admin && tokensEqual(token, admin)) return { kind: 'platform-admin' };
-    if (token.startsWith(`${TOKEN_PREFIX.orgKey}_`) || token.startsWith(`${TOKEN_PREFIX.partnerKey}_`)) {
+    if (
+      token.startsWith(`${TOKEN_PREFIX.orgKey}_`) ||
+      token.startsWith(`${TOKEN_PREFIX.partnerKey}_`)
+    ) {
       return this.apiKey(token);
     }
     if (token.startsWith(`${TOKEN_PREFIX.workspaceSession}_`)) return this.workspaceSession(token);
@@ -47,10 +57,13 @@ export class CredentialsService {
   }
 
   private async apiKey(token: string): Promise<Principal | undefined> {
-    const key = await this.apiKeys.findOne({ where: { tokenHash: hashToken(token), revokedAt: IsNull() } });
+    const key = await this.apiKeys.findOne({
+      where: { tokenHash: hashToken(token), revokedAt: IsNull() },
+    });
     if (!key || (key.expiresAt && key.expiresAt.getTime() <= Date.now())) return undefined;
     this.touch(key);
-    if (key.kind === ApiKeyKind.Partner) return { kind: 'partner-key', keyId: key.id, scopes: key.scopes };
+    if (key.kind === ApiKeyKind.Partner)
+      return { kind: 'partner-key', keyId: key.id, scopes: key.scopes };
     if (!key.orgId || !key.role) return undefined;
     return { kind: 'org-key', keyId: key.id, orgId: key.orgId, role: key.role };
   }
@@ -60,8 +73,14 @@ export class CredentialsService {
       where: { tokenHash: hashToken(token), kind: WorkspaceTokenKind.Session, revokedAt: IsNull() },
       relations: { workspace: true },
     });
-    if (!row?.workspace || (row.expiresAt && row.expiresAt.getTime() <= Date.now())) return undefined;
-    return { kind: 'workspace-token', tokenId: row.id, workspaceId: row.workspaceId, orgId: row.workspace.orgId };
+    if (!row?.workspace || (row.expiresAt && row.expiresAt.getTime() <= Date.now()))
+      return undefined;
+    return {
+      kind: 'workspace-token',
+      tokenId: row.id,
+      workspaceId: row.workspaceId,
+      orgId: row.workspace.orgId,
+    };
   }
 
   private touch(key: ApiKey): void {

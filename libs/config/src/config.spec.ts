@@ -22,7 +22,12 @@ function problemsOf(env: NodeJS.ProcessEnv): string {
 describe('loadConfig', () => {
   it('parses a valid environment with documented defaults', () => {
     const config = loadConfig('api', valid);
-    expect(config.ports).toEqual({ api: 3000, registry: 3001, provisioner: 3002, edgeRouter: 8080 });
+    expect(config.ports).toEqual({
+      api: 3000,
+      registry: 3001,
+      provisioner: 3002,
+      edgeRouter: 8080,
+    });
     expect(config.computeDriver).toBe('local');
     expect(config.routePublisher).toBe('redis');
     expect(config.masterKeys.current.reveal()).toHaveLength(32);
@@ -63,7 +68,11 @@ describe('loadConfig', () => {
 
   it('never prints secrets', () => {
     const config = loadConfig('api', valid);
-    const printed = [JSON.stringify(config), inspect(config, { depth: 10 }), String(config.platformAdminToken)];
+    const printed = [
+      JSON.stringify(config),
+      inspect(config, { depth: 10 }),
+      String(config.platformAdminToken),
+    ];
     for (const text of printed) {
       expect(text).not.toContain(valid.PLATFORM_ADMIN_TOKEN);
       expect(text).not.toContain(valid.MASTER_KEY);

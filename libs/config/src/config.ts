@@ -25,15 +25,16 @@ const REQUIRED: Record<ServiceName, readonly string[]> = {
 
 const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
 const url = (protocols: string[]) =>
-  z
-    .string()
-    .refine((value) => {
+  z.string().refine(
+    (value) => {
       try {
         return protocols.includes(new URL(value).protocol);
       } catch {
         return false;
       }
-    }, `must be a URL with scheme ${protocols.map((p) => p.replace(':', '://')).join(' or ')}`);
+    },
+    `must be a URL with scheme ${protocols.map((p) => p.replace(':', '://')).join(' or ')}`,
+  );
 const base64Key = z
   .string()
   .refine(
@@ -67,9 +68,12 @@ const schema = z.object({
   PLATFORM_ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
   BASE_DOMAIN: z
     .string()
-    .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/, {
-      message: 'must be a lower-case DNS name such as example.com',
-    })
+    .regex(
+      /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/,
+      {
+        message: 'must be a lower-case DNS name such as example.com',
+      },
+    )
     .default('localhost'),
   COMPUTE_DRIVER: z.enum(['local', 'ec2']).default('local'),
   ROUTE_PUBLISHER: z.enum(['redis', 'cloudflare']).default('redis'),

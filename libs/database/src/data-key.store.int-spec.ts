@@ -47,7 +47,9 @@ describe('PostgresDataKeyStore with envelope encryption', () => {
   it('re-wraps every data key on master key rotation; old ciphertexts still decrypt', async () => {
     const orgs = await Promise.all([1, 2, 3].map(() => createOrg(db.dataSource)));
     const before = new EnvelopeCipher(store, new MasterKeyring({ current: oldKey }));
-    const ciphertexts = await Promise.all(orgs.map((org) => before.encrypt(org.id, `secret of ${org.slug}`)));
+    const ciphertexts = await Promise.all(
+      orgs.map((org) => before.encrypt(org.id, `secret of ${org.slug}`)),
+    );
 
     const rotating = new MasterKeyring({ current: newKey, previous: [oldKey] });
     const result = await rotateMasterKey(store, rotating);
@@ -66,7 +68,10 @@ describe('PostgresDataKeyStore with envelope encryption', () => {
 
   it('fails to decrypt with the wrong master key', async () => {
     const org = await createOrg(db.dataSource);
-    const secret = await new EnvelopeCipher(store, new MasterKeyring({ current: newKey })).encrypt(org.id, 's');
+    const secret = await new EnvelopeCipher(store, new MasterKeyring({ current: newKey })).encrypt(
+      org.id,
+      's',
+    );
     const stranger = new EnvelopeCipher(store, new MasterKeyring({ current: randomBytes(32) }));
     await expect(stranger.decrypt(org.id, secret)).rejects.toBeInstanceOf(DecryptionError);
   });

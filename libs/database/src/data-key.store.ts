@@ -39,7 +39,12 @@ export class PostgresDataKeyStore implements DataKeyStore {
     await this.keys
       .createQueryBuilder()
       .insert()
-      .values({ orgId: key.orgId, version: key.version, masterKeyId: key.masterKeyId, wrappedKey: key.wrappedKey })
+      .values({
+        orgId: key.orgId,
+        version: key.version,
+        masterKeyId: key.masterKeyId,
+        wrappedKey: key.wrappedKey,
+      })
       .orIgnore()
       .execute();
     // Whoever won the race, this is the row every process will now use.

@@ -46,7 +46,12 @@ export const ApiKeyKind = { Org: 'org', Partner: 'partner' } as const;
 export type ApiKeyKind = (typeof ApiKeyKind)[keyof typeof ApiKeyKind];
 
 /** Org roles, strongest first: a role grants everything the roles after it grant. */
-export const OrgRole = { Owner: 'owner', Admin: 'admin', Member: 'member', Viewer: 'viewer' } as const;
+export const OrgRole = {
+  Owner: 'owner',
+  Admin: 'admin',
+  Member: 'member',
+  Viewer: 'viewer',
+} as const;
 export type OrgRole = (typeof OrgRole)[keyof typeof OrgRole];
 
 export const PartnerScope = {

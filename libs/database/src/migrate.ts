@@ -15,12 +15,14 @@ export async function ensureDatabase(url: string): Promise<void> {
   try {
     const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
     if (found.rowCount === 0) {
-      await client.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`).catch((error: unknown) => {
-        // Another migrator created it first: 42P04 duplicate_database, or 23505 when both
-        // CREATE DATABASE statements raced on the catalog's unique index.
-        const code = (error as { code?: string }).code;
-        if (code !== '42P04' && code !== '23505') throw error;
-      });
+      await client
+        .query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`)
+        .catch((error: unknown) => {
+          // Another migrator created it first: 42P04 duplicate_database, or 23505 when both
+          // CREATE DATABASE statements raced on the catalog's unique index.
+          const code = (error as { code?: string }).code;
+          if (code !== '42P04' && code !== '23505') throw error;
+        });
     }
   } finally {
     await client.end();

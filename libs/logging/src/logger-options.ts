@@ -47,7 +47,9 @@ export function loggerOptions(config: AppConfig, destination?: DestinationStream
         const header = req.headers['x-request-id'];
         return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
       },
-      autoLogging: { ignore: (req: IncomingMessage) => QUIET_PATHS.has((req.url ?? '').split('?')[0]) },
+      autoLogging: {
+        ignore: (req: IncomingMessage) => QUIET_PATHS.has((req.url ?? '').split('?')[0]),
+      },
       transport:
         config.log.pretty && !destination
           ? { target: 'pino-pretty', options: { singleLine: true } }

@@ -11,7 +11,9 @@ const TIMEOUT_MS = 1_000;
 function withTimeout<T>(promise: Promise<T>): Promise<T> {
   return Promise.race([
     promise,
-    new Promise<T>((_, reject) => setTimeout(() => reject(new Error('timed out')), TIMEOUT_MS).unref()),
+    new Promise<T>((_, reject) =>
+      setTimeout(() => reject(new Error('timed out')), TIMEOUT_MS).unref(),
+    ),
   ]);
 }
 

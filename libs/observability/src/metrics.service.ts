@@ -42,8 +42,16 @@ export class MetricsService implements OnModuleInit {
       registers: [this.registry],
       async collect() {
         for (const queue of queues) {
-          const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized');
-          for (const [state, count] of Object.entries(counts)) this.set({ queue: queue.name, state }, count);
+          const counts = await queue.getJobCounts(
+            'waiting',
+            'active',
+            'delayed',
+            'failed',
+            'completed',
+            'prioritized',
+          );
+          for (const [state, count] of Object.entries(counts))
+            this.set({ queue: queue.name, state }, count);
         }
       },
     });

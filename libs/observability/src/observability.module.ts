@@ -14,7 +14,11 @@ export class ObservabilityModule {
       module: ObservabilityModule,
       imports: [TerminusModule.forRoot({ logger: false, errorLogStyle: 'json' })],
       controllers: [HealthController, MetricsController],
-      providers: [{ provide: OBSERVABILITY_OPTIONS, useValue: checks }, DependencyIndicators, MetricsService],
+      providers: [
+        { provide: OBSERVABILITY_OPTIONS, useValue: checks },
+        DependencyIndicators,
+        MetricsService,
+      ],
       exports: [MetricsService],
     };
   }

@@ -51,7 +51,8 @@ export function resolveError(error: unknown, requestId?: string): ResolvedError 
   if (error instanceof HttpException) {
     const status = error.getStatus();
     const response = error.getResponse();
-    const fields = typeof response === 'string' ? { message: response } : (response as Record<string, unknown>);
+    const fields =
+      typeof response === 'string' ? { message: response } : (response as Record<string, unknown>);
     if (status >= 500) return unexpected(error, requestId, status);
     return {
       body: {
@@ -74,7 +75,12 @@ export function resolveError(error: unknown, requestId?: string): ResolvedError 
     const status = framework.statusCode;
     return {
       body: {
-        error: { status, code: CODES[status] ?? 'bad_request', message: framework.message ?? 'Bad request', requestId },
+        error: {
+          status,
+          code: CODES[status] ?? 'bad_request',
+          message: framework.message ?? 'Bad request',
+          requestId,
+        },
       },
     };
   }
@@ -87,7 +93,8 @@ function unexpected(error: unknown, requestId: string | undefined, status: numbe
       error: {
         status,
         code: status === 500 ? 'internal_error' : (CODES[status] ?? 'internal_error'),
-        message: status === 500 ? 'Internal server error' : (CODES[status] ?? 'error').replace(/_/g, ' '),
+        message:
+          status === 500 ? 'Internal server error' : (CODES[status] ?? 'error').replace(/_/g, ' '),
         requestId,
         errorId: randomUUID(),
       },

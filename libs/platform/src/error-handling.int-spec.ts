@@ -10,8 +10,7 @@ import {
   type TestDatabase,
 } from '@molecule/testing';
 import { IsInt, IsString, Length, Min } from 'class-validator';
-import type { ServiceDefinition } from './bootstrap';
-import { createServiceApp } from './bootstrap';
+import { createServiceApp, type ServiceDefinition } from './bootstrap';
 import { CoreModule } from './core.module';
 import type { ErrorEnvelope } from './error-envelope';
 

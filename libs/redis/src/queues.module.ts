@@ -9,7 +9,10 @@ import { QUEUE_NAMES, queuePrefix } from '@molecule/jobs';
     BullModule.forRootAsync({
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig) => ({
-        connection: { url: config.redis.url.reveal(), connectionName: `molecule-${config.service}-bullmq` },
+        connection: {
+          url: config.redis.url.reveal(),
+          connectionName: `molecule-${config.service}-bullmq`,
+        },
       }),
     }),
     ...QUEUE_NAMES.map((name) =>

@@ -17,7 +17,9 @@ import { uniqueTag } from './infrastructure';
 
 export async function createOrg(dataSource: DataSource, fields: Partial<Org> = {}): Promise<Org> {
   const slug = fields.slug ?? `org-${uniqueTag()}`;
-  return dataSource.getRepository(Org).save({ slug, name: slug, status: OrgStatus.Running, ...fields });
+  return dataSource
+    .getRepository(Org)
+    .save({ slug, name: slug, status: OrgStatus.Running, ...fields });
 }
 
 export async function createWorkspace(

@@ -1,8 +1,13 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { AppConfig } from '@molecule/config';
 import { createServiceApp, type ServiceDefinition } from '@molecule/platform';
-import type { FastifyInstance, RouteOptions } from 'fastify';
-import { createTestDatabase, createTestRedisPrefix, testConfig, type TestDatabase } from './infrastructure';
+import type { RouteOptions } from 'fastify';
+import {
+  createTestDatabase,
+  createTestRedisPrefix,
+  testConfig,
+  type TestDatabase,
+} from './infrastructure';
 import { LogCapture } from './log-capture';
 
 export interface TestService {
@@ -28,9 +33,12 @@ export async function startTestService(
   const config = testConfig(service.name, db.url, redis.prefix, { LOG_LEVEL: 'info', ...env });
   const logs = new LogCapture();
   const routes: RouteOptions[] = [];
-  const app = await createServiceApp(service, config, { logDestination: logs, onRoute: (r) => routes.push(r) });
+  const app = await createServiceApp(service, config, {
+    logDestination: logs,
+    onRoute: (r) => routes.push(r),
+  });
   // Fastify loads plugins (bull-board, Swagger UI) lazily; make every route exist now.
-  await (app.getHttpAdapter().getInstance() as FastifyInstance).ready();
+  await app.getHttpAdapter().getInstance().ready();
   return {
     app,
     config,

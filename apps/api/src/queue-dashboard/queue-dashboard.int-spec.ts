@@ -37,7 +37,9 @@ describe('queue dashboard (/admin/queues)', () => {
   );
 
   it('refuses a wrong token', async () => {
-    expect((await get('/admin/queues', 'not-the-admin-token-but-long-enough-1234')).statusCode).toBe(401);
+    expect(
+      (await get('/admin/queues', 'not-the-admin-token-but-long-enough-1234')).statusCode,
+    ).toBe(401);
   });
 
   it('refuses a valid credential that is not the platform admin', async () => {
@@ -55,7 +57,7 @@ describe('queue dashboard (/admin/queues)', () => {
   it('shows every queue', async () => {
     const response = await get('/admin/queues/api/queues', TEST_ADMIN_TOKEN);
     expect(response.statusCode).toBe(200);
-    const names = (response.json() as { queues: { name: string }[] }).queues.map((q) => q.name);
+    const names = response.json<{ queues: { name: string }[] }>().queues.map((q) => q.name);
     expect(names.sort()).toEqual([...QUEUE_NAMES].sort());
   });
 });

@@ -14,6 +14,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(error instanceof ConfigError ? error.message : `Migration check failed: ${String(error)}`);
+  console.error(
+    error instanceof ConfigError ? error.message : `Migration check failed: ${String(error)}`,
+  );
   process.exit(1);
 });

@@ -36,7 +36,10 @@ ${body}
   }
 }
 `;
-  const file = join('libs/database/src/migrations', `${timestamp}-${name.replace(/[A-Z]/g, (c, i: number) => (i ? '-' : '') + c.toLowerCase())}.ts`);
+  const file = join(
+    'libs/database/src/migrations',
+    `${timestamp}-${name.replace(/[A-Z]/g, (c, i: number) => (i ? '-' : '') + c.toLowerCase())}.ts`,
+  );
   writeFileSync(file, source);
   console.log(`Wrote ${file}`);
 }

@@ -1,4 +1,12 @@
-import { Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
+import {
+  Column,
+  CreateDateColumn,
+  Entity,
+  Index,
+  JoinColumn,
+  ManyToOne,
+  PrimaryGeneratedColumn,
+} from 'typeorm';
 import { ApprovalState, MemoryScope, enumValues } from '../enums';
 import { Org } from './org.entity';
 
@@ -34,7 +42,12 @@ export class Memory {
   @Column({ type: 'jsonb', default: () => "'{}'" })
   provenance: Record<string, unknown>;
 
-  @Column({ type: 'enum', enum: enumValues(ApprovalState), enumName: 'approval_state', default: ApprovalState.NotRequired })
+  @Column({
+    type: 'enum',
+    enum: enumValues(ApprovalState),
+    enumName: 'approval_state',
+    default: ApprovalState.NotRequired,
+  })
   approvalState: ApprovalState;
 
   @Column({ type: 'varchar', length: 100, nullable: true })

@@ -1,4 +1,11 @@
-import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import {
+  Column,
+  CreateDateColumn,
+  Entity,
+  Index,
+  PrimaryGeneratedColumn,
+  UpdateDateColumn,
+} from 'typeorm';
 import { OperationStatus, ResourceType, enumValues } from '../enums';
 
 export interface OperationStep {
@@ -35,7 +42,12 @@ export class Operation {
   @Column({ type: 'varchar', length: 64 })
   kind: string;
 
-  @Column({ type: 'enum', enum: enumValues(OperationStatus), enumName: 'operation_status', default: OperationStatus.Queued })
+  @Column({
+    type: 'enum',
+    enum: enumValues(OperationStatus),
+    enumName: 'operation_status',
+    default: OperationStatus.Queued,
+  })
   status: OperationStatus;
 
   @Column({ type: 'integer', default: 0 })

@@ -1,4 +1,11 @@
-import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import {
+  Column,
+  CreateDateColumn,
+  Entity,
+  Index,
+  PrimaryGeneratedColumn,
+  UpdateDateColumn,
+} from 'typeorm';
 import { OrgStatus, enumValues } from '../enums';
 
 @Entity('orgs')
@@ -17,7 +24,12 @@ export class Org {
   @Column({ type: 'varchar', length: 64, nullable: true })
   region: string | null;
 
-  @Column({ type: 'enum', enum: enumValues(OrgStatus), enumName: 'org_status', default: OrgStatus.Pending })
+  @Column({
+    type: 'enum',
+    enum: enumValues(OrgStatus),
+    enumName: 'org_status',
+    default: OrgStatus.Pending,
+  })
   status: OrgStatus;
 
   @CreateDateColumn({ type: 'timestamptz' })

@@ -43,7 +43,12 @@ export class TenantInstance {
   @Column({ type: 'integer', nullable: true })
   port: number | null;
 
-  @Column({ type: 'enum', enum: enumValues(InstanceStatus), enumName: 'instance_status', default: InstanceStatus.Pending })
+  @Column({
+    type: 'enum',
+    enum: enumValues(InstanceStatus),
+    enumName: 'instance_status',
+    default: InstanceStatus.Pending,
+  })
   status: InstanceStatus;
 
   @Column({ type: 'varchar', length: 512, nullable: true })

@@ -45,7 +45,12 @@ export class Workspace {
   @Column({ type: 'varchar', length: 32, default: 'standard' })
   tier: string;
 
-  @Column({ type: 'enum', enum: enumValues(WorkspaceStatus), enumName: 'workspace_status', default: WorkspaceStatus.Pending })
+  @Column({
+    type: 'enum',
+    enum: enumValues(WorkspaceStatus),
+    enumName: 'workspace_status',
+    default: WorkspaceStatus.Pending,
+  })
   status: WorkspaceStatus;
 
   @Column({ type: 'varchar', length: 128, nullable: true })
