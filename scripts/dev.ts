@@ -233,7 +233,7 @@ async function main(): Promise<void> {
     [
       'all services are ready:',
       `  api            ${url(ports.api)}   (OpenAPI ${url(ports.api, '/docs')})`,
-      `  queues         ${url(ports.api, '/admin/queues')}   (Authorization: Bearer $PLATFORM_ADMIN_TOKEN from .molecule/dev.env)`,
+      `  queues         ${url(ports.api, '/admin/queues')}   (sign in with PLATFORM_ADMIN_TOKEN as the password; see README)`,
       `  registry       ${url(ports.registry)}`,
       `  provisioner    ${url(ports.provisioner, '/metrics')}`,
       `  edge-router    ${url(ports['edge-router'])}   (tenants at http://<slug>.${api.baseDomain}:${ports['edge-router']})`,

@@ -3,10 +3,11 @@ import { Controller, Get, HttpCode, Module, Post, type DynamicModule } from '@ne
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { generateToken, hashToken, tokenDisplayPrefix } from '@molecule/crypto';
 import {
+  Workspace,
+  WorkspaceStatus,
   WorkspaceToken as WorkspaceTokenRow,
   WorkspaceTokenKind,
   type Org,
-  type Workspace,
 } from '@molecule/database';
 import { CoreModule, createServiceApp, type ServiceDefinition } from '@molecule/platform';
 import {
@@ -413,6 +414,16 @@ describe('AuthGuard (integration)', () => {
         tokenHash: hashToken(token),
         displayPrefix: tokenDisplayPrefix(token),
       });
+      expect((await call('GET', '/workspace/me', token)).status).toBe(401);
+    });
+
+    it('refuses the session token of a workspace being deleted with 401', async () => {
+      const doomed = await createWorkspace(db.dataSource, orgA.id);
+      const { token } = await createSessionToken(db.dataSource, doomed.id);
+      expect((await call('GET', '/workspace/me', token)).status).toBe(200);
+      await db.dataSource
+        .getRepository(Workspace)
+        .update(doomed.id, { status: WorkspaceStatus.Deleting });
       expect((await call('GET', '/workspace/me', token)).status).toBe(401);
     });
 

@@ -7,6 +7,7 @@ import {
   ApiKeyKind,
   Org,
   OrgStatus,
+  WorkspaceStatus,
   WorkspaceToken,
   WorkspaceTokenKind,
 } from '@molecule/database';
@@ -20,6 +21,8 @@ export const TOKEN_PREFIX = {
   workspaceSession: 'mol_ws',
   workspaceBootstrap: 'mol_wb',
 } as const;
+
+const GONE = new Set<string>([WorkspaceStatus.Deleting, WorkspaceStatus.Deleted]);
 
 /** `last_used_at` is written at most this often per key, so reads do not become writes. */
 const LAST_USED_RESOLUTION_MS = 60_000;
@@ -73,8 +76,11 @@ export class CredentialsService {
       where: { tokenHash: hashToken(token), kind: WorkspaceTokenKind.Session, revokedAt: IsNull() },
       relations: { workspace: true },
     });
-    if (!row?.workspace || (row.expiresAt && row.expiresAt.getTime() <= Date.now()))
+    if (!row?.workspace || (row.expiresAt && row.expiresAt.getTime() <= Date.now())) {
       return undefined;
+    }
+    // Deletion marks the workspace first, so a late caller is refused even before its tokens are.
+    if (GONE.has(row.workspace.status)) return undefined;
     return {
       kind: 'workspace-token',
       tokenId: row.id,

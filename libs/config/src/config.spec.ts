@@ -61,6 +61,14 @@ describe('loadConfig', () => {
     for (const value of Object.values(env)) expect(message).not.toContain(value);
   });
 
+  it('refuses the .env.example placeholder as the admin token', () => {
+    const message = problemsOf({
+      ...valid,
+      PLATFORM_ADMIN_TOKEN: 'change-me-at-least-32-characters-long',
+    });
+    expect(message).toContain('PLATFORM_ADMIN_TOKEN must be replaced');
+  });
+
   it('requires only what a service needs', () => {
     const { PLATFORM_ADMIN_TOKEN: _omitted, ...env } = valid;
     expect(() => loadConfig('registry', env)).not.toThrow();

@@ -65,7 +65,14 @@ const schema = z.object({
       'must be a comma-separated list of base64 keys of 32 bytes each',
     )
     .optional(),
-  PLATFORM_ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
+  PLATFORM_ADMIN_TOKEN: z
+    .string()
+    .refine((value) => value.length >= 32, 'must be at least 32 characters')
+    .refine(
+      (value) => !value.startsWith('change-me'),
+      'must be replaced: it is the placeholder from .env.example',
+    )
+    .optional(),
   BASE_DOMAIN: z
     .string()
     .regex(

@@ -4,26 +4,34 @@ import { createDataSource } from './data-source';
 /** Arbitrary but fixed: every migrator of every replica takes the same advisory lock. */
 const MIGRATION_LOCK_ID = 7_420_001;
 
-/** Creates the database named in `url` if it does not exist yet (safe to race). */
+/**
+ * Creates the database named in `url` if it does not exist yet (safe to race). The server's
+ * `postgres` database is only used when the target is missing, so roles that may connect only
+ * to their own database (common on managed Postgres) work when it already exists.
+ */
 export async function ensureDatabase(url: string): Promise<void> {
-  const target = new URL(url);
-  const name = decodeURIComponent(target.pathname.slice(1));
+  const probe = new Client({ connectionString: url });
+  try {
+    await probe.connect();
+    return;
+  } catch (error) {
+    // 3D000 invalid_catalog_name: the database does not exist yet.
+    if ((error as { code?: string }).code !== '3D000') throw error;
+  } finally {
+    await probe.end().catch(() => undefined);
+  }
+  const name = decodeURIComponent(new URL(url).pathname.slice(1));
   const admin = new URL(url);
   admin.pathname = '/postgres';
   const client = new Client({ connectionString: admin.toString() });
   await client.connect();
   try {
-    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-    if (found.rowCount === 0) {
-      await client
-        .query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`)
-        .catch((error: unknown) => {
-          // Another migrator created it first: 42P04 duplicate_database, or 23505 when both
-          // CREATE DATABASE statements raced on the catalog's unique index.
-          const code = (error as { code?: string }).code;
-          if (code !== '42P04' && code !== '23505') throw error;
-        });
-    }
+    await client.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`).catch((error: unknown) => {
+      // Another migrator created it first: 42P04 duplicate_database, or 23505 when both
+      // CREATE DATABASE statements raced on the catalog's unique index.
+      const code = (error as { code?: string }).code;
+      if (code !== '42P04' && code !== '23505') throw error;
+    });
   } finally {
     await client.end();
   }

@@ -1,3 +1,4 @@
+import { RequestMethod } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { AppConfig } from '@molecule/config';
@@ -48,7 +49,9 @@ export function loggerOptions(config: AppConfig, destination?: DestinationStream
         return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
       },
       autoLogging: {
-        ignore: (req: IncomingMessage) => QUIET_PATHS.has((req.url ?? '').split('?')[0]),
+        // Middleware mounted on a wildcard sees `req.url` cut down; `originalUrl` is the full path.
+        ignore: (req: IncomingMessage & { originalUrl?: string }) =>
+          QUIET_PATHS.has((req.originalUrl ?? req.url ?? '').split('?')[0]),
       },
       transport:
         config.log.pretty && !destination
@@ -56,5 +59,7 @@ export function loggerOptions(config: AppConfig, destination?: DestinationStream
           : undefined,
       stream: destination,
     },
+    // nestjs-pino's default route pattern matches only `/` under Fastify's middie; log every route.
+    forRoutes: [{ path: '*', method: RequestMethod.ALL }],
   };
 }

@@ -53,14 +53,18 @@ export function resolveError(error: unknown, requestId?: string): ResolvedError 
     const response = error.getResponse();
     const fields =
       typeof response === 'string' ? { message: response } : (response as Record<string, unknown>);
-    if (status >= 500) return unexpected(error, requestId, status);
+    // A thrown 500 is a bug whatever its type; other HttpExceptions (a 503 from a failed
+    // readiness check, say) are deliberate answers and keep their details.
+    if (status === 500) return unexpected(error, requestId);
+    // A response object without a message (terminus' health report) is itself the detail.
+    const details = fields.details ?? (fields.message === undefined ? fields : undefined);
     return {
       body: {
         error: {
           status,
           code: typeof fields.code === 'string' ? fields.code : (CODES[status] ?? 'error'),
           message: messageOf(fields.message, error.message),
-          ...(fields.details !== undefined ? { details: fields.details } : {}),
+          ...(details !== undefined ? { details } : {}),
           requestId,
         },
       },
@@ -84,17 +88,16 @@ export function resolveError(error: unknown, requestId?: string): ResolvedError 
       },
     };
   }
-  return unexpected(error, requestId, HttpStatus.INTERNAL_SERVER_ERROR);
+  return unexpected(error, requestId);
 }
 
-function unexpected(error: unknown, requestId: string | undefined, status: number): ResolvedError {
+function unexpected(error: unknown, requestId: string | undefined): ResolvedError {
   return {
     body: {
       error: {
-        status,
-        code: status === 500 ? 'internal_error' : (CODES[status] ?? 'internal_error'),
-        message:
-          status === 500 ? 'Internal server error' : (CODES[status] ?? 'error').replace(/_/g, ' '),
+        status: HttpStatus.INTERNAL_SERVER_ERROR,
+        code: 'internal_error',
+        message: 'Internal server error',
         requestId,
         errorId: randomUUID(),
       },

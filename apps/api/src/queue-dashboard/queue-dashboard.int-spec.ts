@@ -54,6 +54,25 @@ describe('queue dashboard (/admin/queues)', () => {
     expect(page.headers['content-type']).toContain('text/html');
   });
 
+  it('lets a browser sign in with the token as the Basic auth password', async () => {
+    const challenge = await get('/admin/queues');
+    expect(challenge.headers['www-authenticate']).toContain('Basic');
+    const basic = Buffer.from(`ops:${TEST_ADMIN_TOKEN}`).toString('base64');
+    const page = await service.app.inject({
+      method: 'GET',
+      url: '/admin/queues',
+      headers: { authorization: `Basic ${basic}` },
+    });
+    expect(page.statusCode).toBe(200);
+    const wrong = Buffer.from('ops:not-the-token-but-quite-long-enough-000').toString('base64');
+    const refused = await service.app.inject({
+      method: 'GET',
+      url: '/admin/queues',
+      headers: { authorization: `Basic ${wrong}` },
+    });
+    expect(refused.statusCode).toBe(401);
+  });
+
   it('shows every queue', async () => {
     const response = await get('/admin/queues/api/queues', TEST_ADMIN_TOKEN);
     expect(response.statusCode).toBe(200);
