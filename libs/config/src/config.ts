@@ -23,6 +23,16 @@ const REQUIRED: Record<ServiceName, readonly string[]> = {
   'key-rotator': ['DATABASE_URL', 'MASTER_KEY'],
 };
 
+/** Services that read or write the route table. */
+const USES_ROUTES = new Set<ServiceName>(['provisioner', 'edge-router']);
+
+function isCidr(value: string): boolean {
+  const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(value);
+  return Boolean(
+    match && match.slice(1, 5).every((o) => Number(o) <= 255) && Number(match[5]) <= 32,
+  );
+}
+
 const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
 const url = (protocols: string[]) =>
   z.string().refine(
@@ -84,6 +94,62 @@ const schema = z.object({
     .default('localhost'),
   COMPUTE_DRIVER: z.enum(['local', 'ec2']).default('local'),
   ROUTE_PUBLISHER: z.enum(['redis', 'cloudflare']).default('redis'),
+  TENANT_IMAGE: z.string().min(1).default('molecule/tenant-host:latest'),
+  LOCAL_INSTANCES_DIR: z.string().min(1).default('.molecule/instances'),
+  EC2_REGION: z
+    .string()
+    .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as eu-west-1')
+    .optional(),
+  EC2_AMI_ID: z
+    .string()
+    .regex(/^ami-[0-9a-f]{8,17}$/, 'must be an AMI id (ami-…)')
+    .optional(),
+  EC2_VPC_ID: z
+    .string()
+    .regex(/^vpc-[0-9a-f]{8,17}$/, 'must be a VPC id (vpc-…)')
+    .optional(),
+  EC2_SUBNET_ID: z
+    .string()
+    .regex(/^subnet-[0-9a-f]{8,17}$/, 'must be a subnet id (subnet-…)')
+    .optional(),
+  EC2_INGRESS_CIDRS: z
+    .string()
+    .refine(
+      (v) => v.split(',').every((c) => isCidr(c.trim())),
+      'must be a comma-separated list of CIDR ranges',
+    )
+    .refine(
+      (v) => !v.split(',').some((c) => c.trim() === '0.0.0.0/0'),
+      'must not contain 0.0.0.0/0',
+    )
+    .optional(),
+  EC2_ADMIN_CIDR: z
+    .string()
+    .refine((v) => isCidr(v), 'must be a CIDR range')
+    .refine((v) => v !== '0.0.0.0/0', 'must not be 0.0.0.0/0')
+    .optional(),
+  EC2_INSTANCE_TYPES: z
+    .string()
+    .regex(
+      /^[a-z0-9-]+=[a-z0-9]+\.[a-z0-9]+(,[a-z0-9-]+=[a-z0-9]+\.[a-z0-9]+)*$/,
+      'must look like standard=t3.small,large=t3.large',
+    )
+    .default('standard=t3.small,large=t3.large'),
+  CLOUDFLARE_API_TOKEN: z.string().min(1).optional(),
+  CLOUDFLARE_ACCOUNT_ID: z
+    .string()
+    .regex(/^[0-9a-f]{32}$/, 'must be a 32-character hex account id')
+    .optional(),
+  CLOUDFLARE_KV_NAMESPACE_ID: z
+    .string()
+    .regex(/^[0-9a-f]{32}$/, 'must be a 32-character hex namespace id')
+    .optional(),
+  CLOUDFLARE_BASE_URL: url(['https:', 'http:']).optional(),
+  ORPHAN_GRACE_SECONDS: z.coerce.number().int().min(0).default(600),
+  ORPHAN_DRY_RUN: z.enum(['true', 'false']).default('false'),
+  RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(60),
+  OPERATION_STUCK_SECONDS: z.coerce.number().int().min(10).default(600),
+  TENANT_HEALTH_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(300),
 });
 
 type Env = z.infer<typeof schema>;
@@ -108,6 +174,32 @@ export interface AppConfig {
   readonly baseDomain: string;
   readonly computeDriver: Env['COMPUTE_DRIVER'];
   readonly routePublisher: Env['ROUTE_PUBLISHER'];
+  readonly tenantImage: string;
+  readonly local: { readonly instancesDir: string };
+  /** Present when COMPUTE_DRIVER=ec2. */
+  readonly ec2?: {
+    readonly region: string;
+    readonly amiId: string;
+    readonly vpcId: string;
+    readonly subnetId: string;
+    readonly ingressCidrs: string[];
+    readonly adminCidr?: string;
+    readonly instanceTypes: Record<string, string>;
+  };
+  /** Present when ROUTE_PUBLISHER=cloudflare. */
+  readonly cloudflare?: {
+    readonly apiToken: Secret<string>;
+    readonly accountId: string;
+    readonly kvNamespaceId: string;
+    readonly baseUrl?: string;
+  };
+  readonly reconcile: {
+    readonly intervalSeconds: number;
+    readonly orphanGraceSeconds: number;
+    readonly orphanDryRun: boolean;
+    readonly operationStuckSeconds: number;
+    readonly tenantHealthTimeoutSeconds: number;
+  };
 }
 
 /** Thrown when the environment is invalid. Its message names variables, never their values. */
@@ -145,6 +237,28 @@ export function loadConfig(
   for (const name of REQUIRED[service]) {
     if (raw[name] === undefined) problems.push(`${name} is required`);
   }
+  // The drivers' own settings are required only by the services that use them.
+  if (service === 'provisioner' && raw.COMPUTE_DRIVER === 'ec2') {
+    for (const name of [
+      'EC2_REGION',
+      'EC2_AMI_ID',
+      'EC2_VPC_ID',
+      'EC2_SUBNET_ID',
+      'EC2_INGRESS_CIDRS',
+    ]) {
+      if (raw[name] === undefined) problems.push(`${name} is required when COMPUTE_DRIVER=ec2`);
+    }
+  }
+  if (USES_ROUTES.has(service) && raw.ROUTE_PUBLISHER === 'cloudflare') {
+    for (const name of [
+      'CLOUDFLARE_API_TOKEN',
+      'CLOUDFLARE_ACCOUNT_ID',
+      'CLOUDFLARE_KV_NAMESPACE_ID',
+    ]) {
+      if (raw[name] === undefined)
+        problems.push(`${name} is required when ROUTE_PUBLISHER=cloudflare`);
+    }
+  }
   if (!parsed.success || problems.length > 0) throw new ConfigError(service, problems);
 
   const e = parsed.data;
@@ -171,6 +285,44 @@ export function loadConfig(
     baseDomain: e.BASE_DOMAIN,
     computeDriver: e.COMPUTE_DRIVER,
     routePublisher: e.ROUTE_PUBLISHER,
+    tenantImage: e.TENANT_IMAGE,
+    local: { instancesDir: e.LOCAL_INSTANCES_DIR },
+    ec2:
+      e.COMPUTE_DRIVER === 'ec2' && e.EC2_REGION && e.EC2_AMI_ID && e.EC2_VPC_ID && e.EC2_SUBNET_ID
+        ? {
+            region: e.EC2_REGION,
+            amiId: e.EC2_AMI_ID,
+            vpcId: e.EC2_VPC_ID,
+            subnetId: e.EC2_SUBNET_ID,
+            ingressCidrs: (e.EC2_INGRESS_CIDRS ?? '')
+              .split(',')
+              .map((c) => c.trim())
+              .filter(Boolean),
+            adminCidr: e.EC2_ADMIN_CIDR,
+            instanceTypes: Object.fromEntries(
+              e.EC2_INSTANCE_TYPES.split(',').map((pair) => pair.split('=')),
+            ),
+          }
+        : undefined,
+    cloudflare:
+      e.ROUTE_PUBLISHER === 'cloudflare' &&
+      e.CLOUDFLARE_API_TOKEN &&
+      e.CLOUDFLARE_ACCOUNT_ID &&
+      e.CLOUDFLARE_KV_NAMESPACE_ID
+        ? {
+            apiToken: new Secret(e.CLOUDFLARE_API_TOKEN),
+            accountId: e.CLOUDFLARE_ACCOUNT_ID,
+            kvNamespaceId: e.CLOUDFLARE_KV_NAMESPACE_ID,
+            baseUrl: e.CLOUDFLARE_BASE_URL,
+          }
+        : undefined,
+    reconcile: {
+      intervalSeconds: e.RECONCILE_INTERVAL_SECONDS,
+      orphanGraceSeconds: e.ORPHAN_GRACE_SECONDS,
+      orphanDryRun: e.ORPHAN_DRY_RUN === 'true',
+      operationStuckSeconds: e.OPERATION_STUCK_SECONDS,
+      tenantHealthTimeoutSeconds: e.TENANT_HEALTH_TIMEOUT_SECONDS,
+    },
   });
 }
 

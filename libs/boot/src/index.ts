@@ -1,0 +1,1 @@
+export type { BootSpec } from './boot-spec';
