@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import type { AppConfig } from '@molecule/config';
 import { CoreModule } from '@molecule/platform';
 import type { DestinationStream } from 'pino';
+import { OrgsModule } from './orgs/orgs.module';
 import { QueueDashboardModule } from './queue-dashboard/queue-dashboard.module';
 
 @Module({})
@@ -9,7 +10,11 @@ export class ApiModule {
   static forRoot(config: AppConfig, logDestination?: DestinationStream): DynamicModule {
     return {
       module: ApiModule,
-      imports: [CoreModule.forRoot({ config, queues: true, logDestination }), QueueDashboardModule],
+      imports: [
+        CoreModule.forRoot({ config, queues: true, logDestination }),
+        QueueDashboardModule,
+        OrgsModule,
+      ],
     };
   }
 }

@@ -11,5 +11,5 @@ export type { AuthRequirement } from './auth.decorators';
 export { AuthGuard } from './auth.guard';
 export { AuthModule } from './auth.module';
 export { CredentialsService, TOKEN_PREFIX } from './credentials.service';
-export { roleSatisfies } from './principal';
+export { actorOf, roleSatisfies } from './principal';
 export type { Principal } from './principal';

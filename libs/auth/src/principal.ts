@@ -13,3 +13,17 @@ const ROLE_RANK: Record<OrgRole, number> = { owner: 4, admin: 3, member: 2, view
 export function roleSatisfies(held: OrgRole, required: OrgRole): boolean {
   return ROLE_RANK[held] >= ROLE_RANK[required];
 }
+
+/** How a principal appears in audit trails and `created_by` columns. */
+export function actorOf(principal: Principal): string {
+  switch (principal.kind) {
+    case 'platform-admin':
+      return 'platform-admin';
+    case 'org-key':
+      return `org-key:${principal.keyId}`;
+    case 'partner-key':
+      return `partner-key:${principal.keyId}`;
+    case 'workspace-token':
+      return `workspace:${principal.workspaceId}`;
+  }
+}

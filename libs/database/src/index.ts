@@ -5,3 +5,9 @@ export type { DataSourceSettings } from './data-source';
 export { dropDatabase, ensureDatabase, runMigrations, schemaDrift } from './migrate';
 export { DatabaseModule } from './database.module';
 export { PostgresDataKeyStore } from './data-key.store';
+export {
+  OperationInProgressError,
+  OperationsRepository,
+} from './repositories/operations.repository';
+export type { NewOperation } from './repositories/operations.repository';
+export { StaleStateError, transitionOrg } from './repositories/orgs.repository';

@@ -84,3 +84,72 @@ export type JobEnvelope = { [J in JobName]: { name: J; data: JobPayloads[J] } }[
 export function queuePrefix(basePrefix: string, queue: QueueName): string {
   return `${basePrefix}:{${queue}}`;
 }
+
+/** BullMQ options a producer uses for a job (a subset of BullMQ's `JobsOptions`). */
+export interface JobPolicy {
+  attempts: number;
+  backoff: { type: 'exponential'; delay: number };
+  removeOnComplete: { age: number; count: number };
+  removeOnFail: { age: number };
+}
+
+const keep = { removeOnComplete: { age: 3_600, count: 1_000 }, removeOnFail: { age: 7 * 86_400 } };
+
+/**
+ * Each job's retry policy. Operations retry with backoff; a worker throws BullMQ's
+ * `UnrecoverableError` for errors retrying cannot fix (bad input, a resource already gone), and
+ * marks the operation and its resource `failed` when the last attempt fails.
+ */
+export const JOB_POLICY: { readonly [J in JobName]: JobPolicy } = {
+  [JobName.OrgProvision]: { attempts: 5, backoff: { type: 'exponential', delay: 2_000 }, ...keep },
+  [JobName.OrgDelete]: { attempts: 10, backoff: { type: 'exponential', delay: 2_000 }, ...keep },
+  [JobName.WorkspaceProvision]: {
+    attempts: 5,
+    backoff: { type: 'exponential', delay: 2_000 },
+    ...keep,
+  },
+  [JobName.WorkspaceDelete]: {
+    attempts: 10,
+    backoff: { type: 'exponential', delay: 2_000 },
+    ...keep,
+  },
+  [JobName.WorkspaceRestart]: {
+    attempts: 3,
+    backoff: { type: 'exponential', delay: 2_000 },
+    ...keep,
+  },
+  [JobName.HealthSweep]: { attempts: 1, backoff: { type: 'exponential', delay: 1_000 }, ...keep },
+  [JobName.HeartbeatFlush]: {
+    attempts: 1,
+    backoff: { type: 'exponential', delay: 1_000 },
+    ...keep,
+  },
+  [JobName.OrphanSweep]: { attempts: 1, backoff: { type: 'exponential', delay: 1_000 }, ...keep },
+  [JobName.OperationReap]: { attempts: 1, backoff: { type: 'exponential', delay: 1_000 }, ...keep },
+};
+
+/** Redis channel on which operation progress is announced (payload: the operation id). */
+export function operationsChannel(basePrefix: string): string {
+  return `${basePrefix}:operations`;
+}
+
+/** The steps of `org.provision`, in order (the API reports progress against this list). */
+export const ORG_PROVISION_STEPS = [
+  'generate-credential',
+  'launch-host',
+  'wait-running',
+  'wait-healthy',
+  'publish-route',
+  'mark-running',
+] as const;
+
+/** The steps of `org.delete`, in order; each records what it removed for the receipt. */
+export const ORG_DELETE_STEPS = [
+  'delete-workspaces',
+  'terminate-hosts',
+  'remove-routes',
+  'revoke-credentials',
+  'purge-data',
+  'destroy-data-key',
+  'mark-deleted',
+] as const;

@@ -2,7 +2,10 @@ import { DynamicModule, Module, type ModuleMetadata } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { AuthModule } from '@molecule/auth';
 import { ConfigModule, type AppConfig } from '@molecule/config';
-import { DatabaseModule } from '@molecule/database';
+import { DatabaseModule, PostgresDataKeyStore } from '@molecule/database';
+import { EnvelopeCipher, MasterKeyring } from '@molecule/crypto';
+import { getDataSourceToken } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
 import { LoggingModule } from '@molecule/logging';
 import { ObservabilityModule } from '@molecule/observability';
 import { QUEUE_NAMES } from '@molecule/jobs';
@@ -46,10 +49,23 @@ export class CoreModule {
         }),
       ],
       providers: [
+        {
+          // Envelope encryption with each org's data key, wrapped by the master key(s).
+          provide: EnvelopeCipher,
+          inject: [getDataSourceToken()],
+          useFactory: (dataSource: DataSource) =>
+            new EnvelopeCipher(
+              new PostgresDataKeyStore(dataSource),
+              new MasterKeyring({
+                current: config.masterKeys.current.reveal(),
+                previous: config.masterKeys.previous.map((key) => key.reveal()),
+              }),
+            ),
+        },
         { provide: APP_PIPE, useFactory: createValidationPipe },
         { provide: APP_FILTER, useClass: AllExceptionsFilter },
       ],
-      exports: [DatabaseModule, AuthModule, ...(queues ? [QueuesModule] : [])],
+      exports: [EnvelopeCipher, DatabaseModule, AuthModule, ...(queues ? [QueuesModule] : [])],
     };
   }
 }

@@ -19,7 +19,7 @@ export async function createOrg(dataSource: DataSource, fields: Partial<Org> = {
   const slug = fields.slug ?? `org-${uniqueTag()}`;
   return dataSource
     .getRepository(Org)
-    .save({ slug, name: slug, status: OrgStatus.Running, ...fields });
+    .save({ slug, name: slug, status: OrgStatus.Running, createdBy: 'platform-admin', ...fields });
 }
 
 export async function createWorkspace(

@@ -1,5 +1,6 @@
 import { ApiKey } from './api-key.entity';
 import { AuditEvent } from './audit-event.entity';
+import { IdempotencyRecord } from './idempotency-record.entity';
 import { Memory } from './memory.entity';
 import { Operation } from './operation.entity';
 import { OrgDataKey } from './org-data-key.entity';
@@ -12,6 +13,7 @@ import { Workspace } from './workspace.entity';
 export {
   ApiKey,
   AuditEvent,
+  IdempotencyRecord,
   Memory,
   Operation,
   Org,
@@ -34,4 +36,5 @@ export const ENTITIES = [
   Operation,
   AuditEvent,
   OrgDataKey,
+  IdempotencyRecord,
 ];

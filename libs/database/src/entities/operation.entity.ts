@@ -13,6 +13,8 @@ export interface OperationStep {
   startedAt: string;
   endedAt?: string;
   error?: string;
+  /** What the step did (ids, counts), kept so a resumed operation can still report it all. */
+  result?: Record<string, unknown>;
 }
 
 /**

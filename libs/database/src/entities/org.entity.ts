@@ -32,6 +32,10 @@ export class Org {
   })
   status: OrgStatus;
 
+  /** Who created it (`platform-admin` or `partner-key:<id>`); partners see only their own orgs. */
+  @Column({ type: 'varchar', length: 100 })
+  createdBy: string;
+
   @CreateDateColumn({ type: 'timestamptz' })
   createdAt: Date;
 

@@ -1,0 +1,35 @@
+/** A DNS label of 3–32 characters: lower-case letters, digits and inner hyphens. */
+export const SLUG_PATTERN = /^[a-z0-9](?:[a-z0-9-]{1,30})[a-z0-9]$/;
+
+/** Names that would shadow the platform's own hosts or confuse visitors. */
+export const RESERVED_SLUGS: readonly string[] = [
+  'admin',
+  'api',
+  'app',
+  'assets',
+  'auth',
+  'billing',
+  'blog',
+  'cdn',
+  'console',
+  'dashboard',
+  'docs',
+  'edge',
+  'ftp',
+  'help',
+  'internal',
+  'localhost',
+  'login',
+  'mail',
+  'molecule',
+  'ns1',
+  'ns2',
+  'registry',
+  'root',
+  'smtp',
+  'static',
+  'status',
+  'support',
+  'system',
+  'www',
+];
