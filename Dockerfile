@@ -1,6 +1,7 @@
 # One image definition for every service; the APP build argument picks the one it starts.
 #   docker build --build-arg APP=api -t molecule-api .
-# APP is one of: api, registry, provisioner, edge-router. See docs/operations.md.
+# APP is one of: api, registry, provisioner, edge-router, workspace-agent (the tenant host and
+# reference runtime image, TENANT_IMAGE). See docs/operations.md.
 
 FROM node:20-bookworm-slim AS base
 WORKDIR /app
@@ -37,7 +38,7 @@ EXPOSE 3000 3001 3002 8080
 # Liveness only: /healthz consults no dependency. There is no curl in the slim image, so node's
 # fetch calls the port of the service this container runs.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
-  CMD node -e "const d={api:['API_PORT',3000],registry:['REGISTRY_PORT',3001],provisioner:['PROVISIONER_PORT',3002],'edge-router':['EDGE_ROUTER_PORT',8080]}[process.env.APP];if(!d)process.exit(1);fetch('http://127.0.0.1:'+(process.env[d[0]]||d[1])+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+  CMD node -e "const d={api:['API_PORT',3000,'/healthz'],registry:['REGISTRY_PORT',3001,'/healthz'],provisioner:['PROVISIONER_PORT',3002,'/healthz'],'edge-router':['EDGE_ROUTER_PORT',8080,'/healthz'],'workspace-agent':['PORT',8080,'/health']}[process.env.APP];if(!d)process.exit(1);fetch('http://127.0.0.1:'+(process.env[d[0]]||d[1])+d[2]).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 
 # Last, so that the layers above are shared by the images of all services.
 ARG APP

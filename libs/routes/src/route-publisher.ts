@@ -24,7 +24,11 @@ export interface RoutePublisher {
   readonly name: 'redis' | 'cloudflare';
   /** Writes the entry unless the store holds a newer generation. Returns whether it wrote. */
   publish(entry: RouteEntry): Promise<boolean>;
-  /** Removes the slug's entry if its generation is at most `generation`. Idempotent. */
+  /**
+   * Removes the slug's entry if its generation is at most `generation`. Idempotent: returns false
+   * only when a newer entry was kept, true when the slug has no such entry afterwards (including
+   * when it had none), so a resumed delete can tell "done" from "superseded".
+   */
   remove(slug: string, generation: number): Promise<boolean>;
   get(slug: string): Promise<RouteEntry | undefined>;
 }
