@@ -3,7 +3,11 @@ import { testInfrastructure } from '@molecule/config';
 import { dropDatabase } from '@molecule/database';
 import { createTestRedisPrefix, uniqueTag } from '@molecule/testing';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
 import { freePort, isAlive, REPO, waitFor } from './helpers';
 
 /** `npm start` as a user runs it, on ports and a database of its own. */
@@ -16,6 +20,7 @@ describe('npm start', () => {
   let npm: ChildProcess;
   let output = '';
   let startedAt: number;
+  const instancesDir = mkdtempSync(join(tmpdir(), 'molecule-e2e-instances-'));
 
   beforeAll(async () => {
     ports = {
@@ -42,6 +47,7 @@ describe('npm start', () => {
         PROVISIONER_PORT: String(ports.provisioner),
         EDGE_ROUTER_PORT: String(ports['edge-router']),
         LOG_PRETTY: 'false',
+        LOCAL_INSTANCES_DIR: instancesDir,
       },
     });
     npm.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -56,6 +62,7 @@ describe('npm start', () => {
         // the group is already gone
       }
     }
+    rmSync(instancesDir, { recursive: true, force: true });
     await dropDatabase(database.toString());
     await redis.clear();
   });
@@ -93,6 +100,125 @@ describe('npm start', () => {
     expect(response.status).toBe(200);
   });
 
+  describe('an org, as a user drives it', () => {
+    const api = (path: string, init: RequestInit = {}) =>
+      fetch(`http://127.0.0.1:${ports.api}${path}`, {
+        ...init,
+        headers: {
+          authorization: `Bearer ${adminToken}`,
+          'content-type': 'application/json',
+          ...init.headers,
+        },
+      });
+
+    it('reaches running in under 5 s, with every step timed', async () => {
+      const started = Date.now();
+      const created = await api('/v1/orgs', {
+        method: 'POST',
+        body: JSON.stringify({ slug: 'e2e-first', name: 'First' }),
+      });
+      expect(created.status).toBe(202);
+      await waitFor(
+        'e2e-first to be running',
+        async () =>
+          ((await (await api('/v1/orgs/e2e-first')).json()) as { org: { status: string } }).org
+            .status === 'running'
+            ? true
+            : undefined,
+        5_000,
+      );
+      expect(Date.now() - started).toBeLessThan(5_000);
+      const progress = (await (await api('/v1/orgs/e2e-first/provisioning')).json()) as {
+        percent: number;
+        etaSeconds: number;
+        steps: { state: string; durationMs: number }[];
+      };
+      expect(progress.percent).toBe(100);
+      expect(progress.etaSeconds).toBe(0);
+      expect(progress.steps.every((s) => s.state === 'done' && s.durationMs >= 0)).toBe(true);
+    });
+
+    it('shows the status page progress bar reaching 100% in a real browser', async () => {
+      const created = await api('/v1/orgs', {
+        method: 'POST',
+        body: JSON.stringify({ slug: 'e2e-browser', name: 'Browser' }),
+      });
+      const { links } = (await created.json()) as { links: { statusPage: string } };
+      // The ETA comes from the durations of the first org's steps.
+      const progress = (await (await api('/v1/orgs/e2e-browser/provisioning')).json()) as {
+        etaSeconds: number | null;
+      };
+      expect(progress.etaSeconds).not.toBeNull();
+      const browser = await chromium.launch({
+        executablePath: '/usr/bin/chromium',
+        args: [
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+          '--no-first-run',
+        ],
+      });
+      try {
+        const page = await browser.newPage();
+        await page.goto(`http://127.0.0.1:${ports.api}${links.statusPage}`);
+        await page.waitForFunction(
+          () =>
+            (
+              globalThis as unknown as {
+                document: {
+                  getElementById(id: string): { getAttribute(name: string): string | null } | null;
+                };
+              }
+            ).document
+              .getElementById('bar')
+              ?.getAttribute('aria-valuenow') === '100',
+          undefined,
+          { timeout: 10_000 },
+        );
+        expect(await page.textContent('#percent')).toBe('100%');
+        expect(await page.textContent('#eta')).toBe('Ready');
+        await page.screenshot({ path: join(tmpdir(), 'molecule-status-page.png') });
+      } finally {
+        await browser.close();
+      }
+    });
+
+    it('deletes an org: its tenant process ends and the receipt lists it', async () => {
+      const accepted = await api('/v1/orgs/e2e-first', {
+        method: 'DELETE',
+        body: JSON.stringify({ confirm: 'e2e-first' }),
+      });
+      expect(accepted.status).toBe(202);
+      const receipt = await waitFor(
+        'the deletion receipt',
+        async () => {
+          const body = (await (await api('/v1/orgs/e2e-first/deletion')).json()) as {
+            receipt: { removed: Record<string, { instanceIds?: string[] }> } | null;
+          };
+          return body.receipt ?? undefined;
+        },
+        15_000,
+      );
+      expect(receipt.removed['terminate-hosts'].instanceIds).toHaveLength(1);
+      await api('/v1/orgs/e2e-browser', {
+        method: 'DELETE',
+        body: JSON.stringify({ confirm: 'e2e-browser' }),
+      });
+      await waitFor(
+        'e2e-browser to be deleted',
+        async () => {
+          const body = (await (await api('/v1/orgs/e2e-browser/deletion')).json()) as {
+            receipt?: unknown;
+          };
+          return body.receipt ? true : undefined;
+        },
+        15_000,
+      );
+    });
+  });
+
   it('stops every process on Ctrl-C', async () => {
     const pids = [...output.matchAll(/started \(pid (\d+)\)/g)].map((m) => Number(m[1]));
     expect(pids).toHaveLength(4);
@@ -109,5 +235,15 @@ describe('npm start', () => {
     for (const port of Object.values(ports)) {
       await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
     }
+    // The orgs were deleted, so no tenant host process of this run is left either.
+    const tenants = readdirSync(instancesDir).map(
+      (dir) =>
+        JSON.parse(readFileSync(join(instancesDir, dir, 'instance.json'), 'utf8')) as {
+          pid?: number;
+        },
+    );
+    expect(tenants).toHaveLength(2);
+    for (const tenant of tenants)
+      expect(tenant.pid !== undefined && isAlive(tenant.pid)).toBe(false);
   });
 });

@@ -2,6 +2,8 @@ import { DynamicModule, Module } from '@nestjs/common';
 import type { AppConfig } from '@molecule/config';
 import { CoreModule } from '@molecule/platform';
 import type { DestinationStream } from 'pino';
+import { ApiKeysModule } from './api-keys/api-keys.module';
+import { AuditApiModule } from './audit/audit.module';
 import { OrgsModule } from './orgs/orgs.module';
 import { QueueDashboardModule } from './queue-dashboard/queue-dashboard.module';
 
@@ -14,6 +16,8 @@ export class ApiModule {
         CoreModule.forRoot({ config, queues: true, logDestination }),
         QueueDashboardModule,
         OrgsModule,
+        ApiKeysModule,
+        AuditApiModule,
       ],
     };
   }

@@ -1,12 +1,10 @@
+import { ORG_DELETION_RECEIPT } from '@molecule/audit';
 import { Injectable, NotFoundException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { AuditEvent, OperationsRepository, type Org } from '@molecule/database';
 import { JobName } from '@molecule/jobs';
 import type { DataSource } from 'typeorm';
 import { viewOf } from './orgs.service';
-
-/** The action under which the provisioner files the deletion receipt in the org's audit chain. */
-export const RECEIPT_ACTION = 'org.deleted';
 
 @Injectable()
 export class DeletionService {
@@ -22,7 +20,7 @@ export class DeletionService {
     if (!operation) throw new NotFoundException(`The org ${org.slug} has not been deleted`);
     const event = await this.dataSource
       .getRepository(AuditEvent)
-      .findOne({ where: { chain: org.id, action: RECEIPT_ACTION }, order: { seq: 'DESC' } });
+      .findOne({ where: { chain: org.id, action: ORG_DELETION_RECEIPT }, order: { seq: 'DESC' } });
     return {
       org: viewOf(org),
       operation: {

@@ -1,0 +1,48 @@
+import { Controller, DefaultValuePipe, Get, Param, ParseIntPipe, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { AuditService } from '@molecule/audit';
+import { CurrentPrincipal, OrgKey, PlatformAdmin, type Principal } from '@molecule/auth';
+import { OrgsService } from '../orgs/orgs.service';
+
+@ApiTags('audit')
+@ApiBearerAuth()
+@Controller('v1/orgs/:slug/audit')
+export class AuditController {
+  constructor(
+    private readonly audit: AuditService,
+    private readonly orgs: OrgsService,
+  ) {}
+
+  @Get()
+  @PlatformAdmin()
+  @OrgKey('admin')
+  @ApiOperation({
+    summary: 'The org audit trail, newest first, and whether its hash chain verifies',
+  })
+  async list(
+    @Param('slug') slug: string,
+    @CurrentPrincipal() principal: Principal,
+    @Query('limit', new DefaultValuePipe(50), new ParseIntPipe()) limit: number,
+    @Query('before') before?: string,
+  ) {
+    const org = await this.orgs.latestBySlug(slug, principal);
+    const page = Math.min(Math.max(limit, 1), 200);
+    const cursor = before !== undefined && /^\d{1,18}$/.test(before) ? before : undefined;
+    const events = await this.audit.page(org.id, page, cursor);
+    return {
+      events: events.map((e) => ({
+        id: e.id,
+        seq: e.seq,
+        actor: e.actor,
+        action: e.action,
+        target: e.target,
+        data: e.data,
+        createdAt: e.createdAt.toISOString(),
+        hash: e.hash,
+        prevHash: e.prevHash,
+      })),
+      next: events.length === page ? events[events.length - 1].seq : null,
+      verification: await this.audit.verify(org.id),
+    };
+  }
+}
