@@ -8,6 +8,9 @@ import { canonicalJson } from './canonical-json';
 /** The chain of events that belong to no org. */
 export const PLATFORM_CHAIN = 'platform';
 
+/** The action under which the provisioner files an org's deletion receipt (the API reads it). */
+export const ORG_DELETION_RECEIPT = 'org.deleted';
+
 export interface AuditEntry {
   /** The org id, or {@link PLATFORM_CHAIN}. */
   chain: string;

@@ -96,6 +96,19 @@ const schema = z.object({
   ROUTE_PUBLISHER: z.enum(['redis', 'cloudflare']).default('redis'),
   TENANT_IMAGE: z.string().min(1).default('molecule/tenant-host:latest'),
   LOCAL_INSTANCES_DIR: z.string().min(1).default('.molecule/instances'),
+  LOCAL_AGENT_COMMAND: z
+    .string()
+    .refine((value) => {
+      try {
+        const parsed: unknown = JSON.parse(value);
+        return (
+          Array.isArray(parsed) && parsed.length > 0 && parsed.every((p) => typeof p === 'string')
+        );
+      } catch {
+        return false;
+      }
+    }, 'must be a JSON array of strings, e.g. ["node","runtime.js"]')
+    .optional(),
   EC2_REGION: z
     .string()
     .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as eu-west-1')
@@ -175,7 +188,11 @@ export interface AppConfig {
   readonly computeDriver: Env['COMPUTE_DRIVER'];
   readonly routePublisher: Env['ROUTE_PUBLISHER'];
   readonly tenantImage: string;
-  readonly local: { readonly instancesDir: string };
+  readonly local: {
+    readonly instancesDir: string;
+    /** Overrides the runtime the local driver starts (default: the reference workspace agent). */
+    readonly agentCommand?: readonly string[];
+  };
   /** Present when COMPUTE_DRIVER=ec2. */
   readonly ec2?: {
     readonly region: string;
@@ -286,7 +303,12 @@ export function loadConfig(
     computeDriver: e.COMPUTE_DRIVER,
     routePublisher: e.ROUTE_PUBLISHER,
     tenantImage: e.TENANT_IMAGE,
-    local: { instancesDir: e.LOCAL_INSTANCES_DIR },
+    local: {
+      instancesDir: e.LOCAL_INSTANCES_DIR,
+      agentCommand: e.LOCAL_AGENT_COMMAND
+        ? (JSON.parse(e.LOCAL_AGENT_COMMAND) as string[])
+        : undefined,
+    },
     ec2:
       e.COMPUTE_DRIVER === 'ec2' && e.EC2_REGION && e.EC2_AMI_ID && e.EC2_VPC_ID && e.EC2_SUBNET_ID
         ? {
@@ -300,7 +322,7 @@ export function loadConfig(
               .filter(Boolean),
             adminCidr: e.EC2_ADMIN_CIDR,
             instanceTypes: Object.fromEntries(
-              e.EC2_INSTANCE_TYPES.split(',').map((pair) => pair.split('=')),
+              e.EC2_INSTANCE_TYPES.split(',').map((pair) => pair.split('=') as [string, string]),
             ),
           }
         : undefined,

@@ -146,8 +146,8 @@ export const ORG_PROVISION_STEPS = [
 /** The steps of `org.delete`, in order; each records what it removed for the receipt. */
 export const ORG_DELETE_STEPS = [
   'delete-workspaces',
-  'terminate-hosts',
   'remove-routes',
+  'terminate-hosts',
   'revoke-credentials',
   'purge-data',
   'destroy-data-key',

@@ -110,7 +110,10 @@ describe('API keys and the audit trail', () => {
 
   describe('GET /v1/orgs/:slug/audit', () => {
     it('pages the trail newest first and verifies the chain', async () => {
-      await call('POST', '/v1/orgs/keyed/api-keys', TEST_ADMIN_TOKEN, { name: 'audited', role: 'viewer' });
+      await call('POST', '/v1/orgs/keyed/api-keys', TEST_ADMIN_TOKEN, {
+        name: 'audited',
+        role: 'viewer',
+      });
       const first = await call('GET', '/v1/orgs/keyed/audit?limit=2', TEST_ADMIN_TOKEN);
       expect(first.statusCode).toBe(200);
       const page = first.json<{

@@ -12,7 +12,6 @@ import { generateToken, hashToken, tokenDisplayPrefix } from '@molecule/crypto';
 import {
   ApiKey,
   ApiKeyKind,
-  OperationInProgressError,
   OperationsRepository,
   OperationStatus,
   Org,
@@ -112,7 +111,7 @@ export class OrgsService {
           const { token, ...ownerKey } = result.response.ownerKey;
           await this.idempotency.complete(tx, claim, {
             status: 202,
-            response: { ...result.response, ownerKey } as unknown as Record<string, unknown>,
+            response: { ...result.response, ownerKey },
             orgId: result.response.org.id,
             secret: token,
           });
@@ -202,7 +201,7 @@ export class OrgsService {
       return op;
     });
     await this.enqueue(JobName.OrgDelete, operation);
-    return this.deletionAccepted({ ...found, status: OrgStatus.Deleting } as Org, operation);
+    return this.deletionAccepted({ ...found, status: OrgStatus.Deleting }, operation);
   }
 
   /** The latest org that had this slug, deleted or not (receipts outlive orgs). */

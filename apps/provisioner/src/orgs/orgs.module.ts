@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { AuditModule } from '@molecule/audit';
+import { ComputeModule } from '../compute/compute.module';
+import { OperationRunner } from '../operations/operation-runner';
+import { RoutesModule } from '../routes/routes.module';
+import { OrgDeleter } from './org-deleter.service';
+import { OrgProvisioner } from './org-provisioner.service';
+import { ProvisioningProcessor } from './provisioning.processor';
+
+@Module({
+  imports: [AuditModule, ComputeModule, RoutesModule],
+  providers: [OperationRunner, OrgProvisioner, OrgDeleter, ProvisioningProcessor],
+})
+export class OrgsModule {}

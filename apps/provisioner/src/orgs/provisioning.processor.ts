@@ -1,0 +1,97 @@
+import { Processor, WorkerHost } from '@nestjs/bullmq';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { AuditService } from '@molecule/audit';
+import { Org, OrgStatus } from '@molecule/database';
+import { InjectPinoLogger, PinoLogger } from '@molecule/logging';
+import { JobName, QueueName, type JobEnvelope } from '@molecule/jobs';
+import { UnrecoverableError, type Job } from 'bullmq';
+import type { DataSource } from 'typeorm';
+import { describe, OperationRunner } from '../operations/operation-runner';
+import { OrgDeleter } from './org-deleter.service';
+import { OrgProvisioner } from './org-provisioner.service';
+
+/**
+ * The `provisioning` queue's worker. A short lock and stalled-check interval mean that when a
+ * provisioner dies mid-job, another (or the restarted one) takes the job over within seconds.
+ */
+@Processor(QueueName.Provisioning, {
+  concurrency: 8,
+  lockDuration: 10_000,
+  stalledInterval: 5_000,
+  maxStalledCount: 5,
+})
+export class ProvisioningProcessor extends WorkerHost {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly runner: OperationRunner,
+    private readonly provisioner: OrgProvisioner,
+    private readonly deleter: OrgDeleter,
+    private readonly audit: AuditService,
+    @InjectPinoLogger(ProvisioningProcessor.name) private readonly logger: PinoLogger,
+  ) {
+    super();
+  }
+
+  async process(job: Job): Promise<void> {
+    const envelope = { name: job.name, data: job.data as unknown } as JobEnvelope;
+    if (!('operationId' in envelope.data))
+      throw new UnrecoverableError(`unexpected job ${job.name}`);
+    const { operationId } = envelope.data;
+    // A finished operation (done, failed, superseded) is never run again.
+    if (!(await this.runner.operations.begin(operationId))) return;
+    this.logger.info(
+      { operationId, job: job.name, attempt: job.attemptsMade + 1 },
+      'Operation started',
+    );
+    try {
+      switch (envelope.name) {
+        case JobName.OrgProvision:
+          await this.provisioner.provision(envelope.data);
+          break;
+        case JobName.OrgDelete:
+          await this.deleter.delete(envelope.data);
+          break;
+        default:
+          throw new UnrecoverableError(`${job.name} is not handled yet`);
+      }
+      await this.runner.operations.succeed(operationId);
+      this.logger.info({ operationId, job: job.name }, 'Operation succeeded');
+    } catch (error) {
+      const final =
+        error instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      if (final) await this.giveUp(job.name, envelope.data.orgId, operationId, describe(error));
+      else await this.runner.operations.noteError(operationId, describe(error));
+      this.logger.warn(
+        { operationId, job: job.name, final, err: error },
+        'Operation attempt failed',
+      );
+      throw error;
+    } finally {
+      await this.runner.announce(operationId);
+    }
+  }
+
+  /** The last attempt failed: the operation and, for provisioning, the org become `failed`. */
+  private async giveUp(jobName: string, orgId: string, operationId: string, reason: string) {
+    await this.runner.operations.fail(operationId, reason);
+    if (jobName !== JobName.OrgProvision) return;
+    await this.dataSource.transaction(async (tx) => {
+      const result = await tx.update(
+        Org,
+        { id: orgId, status: OrgStatus.Provisioning },
+        { status: OrgStatus.Failed },
+      );
+      if (!result.affected) return;
+      await this.audit.append(
+        {
+          chain: orgId,
+          actor: 'system:provisioner',
+          action: 'org.provision.failed',
+          target: `org:${orgId}`,
+          data: { operationId, reason },
+        },
+        tx,
+      );
+    });
+  }
+}

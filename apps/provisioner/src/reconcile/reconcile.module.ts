@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { AuditModule } from '@molecule/audit';
+import { ComputeModule } from '../compute/compute.module';
+import { OperationReaper } from './operation-reaper.service';
+import { OrphanSweeper } from './orphan-sweeper.service';
+import { ReconcileProcessor } from './reconcile.processor';
+
+@Module({
+  imports: [AuditModule, ComputeModule],
+  providers: [OrphanSweeper, OperationReaper, ReconcileProcessor],
+  exports: [OrphanSweeper, OperationReaper],
+})
+export class ReconcileModule {}
