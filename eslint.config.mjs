@@ -72,6 +72,8 @@ export default tseslint.config(
         module: 'writable',
         __dirname: 'readonly',
         process: 'readonly',
+        setTimeout: 'readonly',
+        console: 'readonly',
       },
     },
     rules: {

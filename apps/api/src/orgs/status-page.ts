@@ -28,7 +28,7 @@ export function statusPage(slug: string, nonce: string): string {
 </head>
 <body>
 <main>
-  <h1>Setting up <strong>${safeSlug}</strong></h1>
+  <h1 id="title">Setting up <strong>${safeSlug}</strong></h1>
   <div class="bar" role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow="0" id="bar">
     <div class="fill" id="fill"></div>
   </div>
@@ -58,6 +58,7 @@ export function statusPage(slug: string, nonce: string): string {
       item.textContent = step.name.replace(/-/g, ' ');
       return item;
     }));
+    if (view.status === 'succeeded') document.getElementById('title').textContent = view.org.slug + ' is ready';
     if (view.status === 'succeeded' || view.status === 'failed') source.close();
   });
 </script>
