@@ -6,6 +6,9 @@ import { ApiKeysModule } from './api-keys/api-keys.module';
 import { AuditApiModule } from './audit/audit.module';
 import { OrgsModule } from './orgs/orgs.module';
 import { QueueDashboardModule } from './queue-dashboard/queue-dashboard.module';
+import { RuntimesModule } from './runtimes/runtimes.module';
+import { SecretsModule } from './secrets/secrets.module';
+import { WorkspacesModule } from './workspaces/workspaces.module';
 
 @Module({})
 export class ApiModule {
@@ -18,6 +21,9 @@ export class ApiModule {
         OrgsModule,
         ApiKeysModule,
         AuditApiModule,
+        RuntimesModule,
+        SecretsModule,
+        WorkspacesModule,
       ],
     };
   }

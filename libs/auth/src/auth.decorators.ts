@@ -13,7 +13,8 @@ export type AuthRequirement =
   | { kind: 'platform-admin' }
   | { kind: 'org-key'; role: OrgRole }
   | { kind: 'partner-key'; scope: PartnerScope }
-  | { kind: 'workspace-token' };
+  | { kind: 'workspace-token' }
+  | { kind: 'workspace-bootstrap' };
 
 function declare(requirement: AuthRequirement): ClassDecorator & MethodDecorator {
   return (target: object, _key?: string | symbol, descriptor?: PropertyDescriptor) => {
@@ -34,6 +35,8 @@ export const OrgKey = (role: OrgRole) => declare({ kind: 'org-key', role });
 export const PartnerKey = (scope: PartnerScope) => declare({ kind: 'partner-key', scope });
 /** A workspace's session token; the caller is that workspace. */
 export const WorkspaceToken = () => declare({ kind: 'workspace-token' });
+/** A workspace's unspent bootstrap token (registration and boot reports only). */
+export const WorkspaceBootstrapToken = () => declare({ kind: 'workspace-bootstrap' });
 
 /** The authenticated caller of the current request (undefined on public routes). */
 export const CurrentPrincipal = createParamDecorator(

@@ -66,6 +66,8 @@ export class AuthGuard implements CanActivate {
         return principal.kind === 'partner-key' && principal.scopes.includes(requirement.scope);
       case 'workspace-token':
         return principal.kind === 'workspace-token';
+      case 'workspace-bootstrap':
+        return principal.kind === 'workspace-bootstrap';
       case 'org-key': {
         if (principal.kind !== 'org-key' || !roleSatisfies(principal.role, requirement.role)) {
           return false;

@@ -46,7 +46,12 @@ export class CredentialsService {
     ) {
       return this.apiKey(token);
     }
-    if (token.startsWith(`${TOKEN_PREFIX.workspaceSession}_`)) return this.workspaceSession(token);
+    if (token.startsWith(`${TOKEN_PREFIX.workspaceSession}_`)) {
+      return this.workspaceToken(token, WorkspaceTokenKind.Session);
+    }
+    if (token.startsWith(`${TOKEN_PREFIX.workspaceBootstrap}_`)) {
+      return this.workspaceToken(token, WorkspaceTokenKind.Bootstrap);
+    }
     return undefined;
   }
 
@@ -71,18 +76,23 @@ export class CredentialsService {
     return { kind: 'org-key', keyId: key.id, orgId: key.orgId, role: key.role };
   }
 
-  private async workspaceSession(token: string): Promise<Principal | undefined> {
+  private async workspaceToken(
+    token: string,
+    kind: WorkspaceTokenKind,
+  ): Promise<Principal | undefined> {
     const row = await this.workspaceTokens.findOne({
-      where: { tokenHash: hashToken(token), kind: WorkspaceTokenKind.Session, revokedAt: IsNull() },
+      where: { tokenHash: hashToken(token), kind, revokedAt: IsNull() },
       relations: { workspace: true },
     });
+    // A bootstrap token is good once.
+    if (row?.usedAt) return undefined;
     if (!row?.workspace || (row.expiresAt && row.expiresAt.getTime() <= Date.now())) {
       return undefined;
     }
     // Deletion marks the workspace first, so a late caller is refused even before its tokens are.
     if (GONE.has(row.workspace.status)) return undefined;
     return {
-      kind: 'workspace-token',
+      kind: kind === WorkspaceTokenKind.Session ? 'workspace-token' : 'workspace-bootstrap',
       tokenId: row.id,
       workspaceId: row.workspaceId,
       orgId: row.workspace.orgId,

@@ -5,6 +5,7 @@ export {
   PartnerKey,
   PlatformAdmin,
   Public,
+  WorkspaceBootstrapToken,
   WorkspaceToken,
 } from './auth.decorators';
 export type { AuthRequirement } from './auth.decorators';
@@ -13,3 +14,4 @@ export { AuthModule } from './auth.module';
 export { CredentialsService, TOKEN_PREFIX } from './credentials.service';
 export { actorOf, roleSatisfies } from './principal';
 export type { Principal } from './principal';
+export { WorkspaceTokens } from './workspace-tokens';

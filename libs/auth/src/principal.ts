@@ -5,7 +5,9 @@ export type Principal =
   | { kind: 'platform-admin' }
   | { kind: 'org-key'; keyId: string; orgId: string; role: OrgRole }
   | { kind: 'partner-key'; keyId: string; scopes: string[] }
-  | { kind: 'workspace-token'; tokenId: string; workspaceId: string; orgId: string };
+  | { kind: 'workspace-token'; tokenId: string; workspaceId: string; orgId: string }
+  /** An unspent bootstrap token: good for registering (and reporting a failed boot) only. */
+  | { kind: 'workspace-bootstrap'; tokenId: string; workspaceId: string; orgId: string };
 
 /** Strongest first; a role satisfies a requirement for itself or any weaker role. */
 const ROLE_RANK: Record<OrgRole, number> = { owner: 4, admin: 3, member: 2, viewer: 1 };
@@ -24,6 +26,7 @@ export function actorOf(principal: Principal): string {
     case 'partner-key':
       return `partner-key:${principal.keyId}`;
     case 'workspace-token':
+    case 'workspace-bootstrap':
       return `workspace:${principal.workspaceId}`;
   }
 }

@@ -17,4 +17,11 @@ export interface BootSpec {
   healthPath: string;
   /** EC2: the container image the systemd unit runs. Unused by the local driver. */
   image: string;
+  /**
+   * EC2: the machine image already has Docker and the runtime (a pre-baked AMI), so nothing is
+   * installed at boot. Otherwise Docker is installed and `install` runs before the service.
+   */
+  prebaked?: boolean;
+  /** EC2: install steps (argv lists, no shell) for hosts without a pre-baked image. */
+  install?: string[][];
 }

@@ -36,11 +36,10 @@ export function renderCloudConfig(spec: BootSpec): string {
   const unit = `molecule-${spec.role}`;
   const unitFile = `${unit}.service`;
 
+  const installing = !spec.prebaked;
   const before = [
     '#cloud-config',
-    'package_update: true',
-    'packages:',
-    `  - ${yamlString('docker.io')}`,
+    ...(installing ? ['package_update: true', 'packages:', `  - ${yamlString('docker.io')}`] : []),
     'write_files:',
     fileEntry(HOST_CONFIG_PATH, '0644') + blockLiteral(renderConfigFile(spec)),
     fileEntry(HOST_ENV_PATH, '0600'),
@@ -50,6 +49,7 @@ export function renderCloudConfig(spec: BootSpec): string {
     fileEntry(`/etc/systemd/system/${unitFile}`, '0644') + blockLiteral(renderUnit(spec, unit)),
     // argv lists, not shell strings: nothing is interpreted by a shell.
     'runcmd:',
+    ...(installing ? (spec.install ?? []).map((argv) => `  - ${yamlArgv(argv)}`) : []),
     `  - ${yamlArgv(['systemctl', 'daemon-reload'])}`,
     `  - ${yamlArgv(['systemctl', 'enable', '--now', unitFile])}`,
   ].join('\n');

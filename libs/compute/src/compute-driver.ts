@@ -30,6 +30,8 @@ export interface LaunchRequest {
   /** Size class; the EC2 driver maps it to an instance type. */
   tier: string;
   region?: string;
+  /** EC2: a pre-baked machine image for this launch instead of the driver's default AMI. */
+  imageId?: string;
   boot: BootSpec;
 }
 

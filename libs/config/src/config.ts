@@ -163,6 +163,12 @@ const schema = z.object({
   RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(60),
   OPERATION_STUCK_SECONDS: z.coerce.number().int().min(10).default(600),
   TENANT_HEALTH_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(300),
+  REGISTRY_URL: url(['http:', 'https:']).optional(),
+  HEARTBEAT_INTERVAL_SECONDS: z.coerce.number().min(0.1).max(3600).default(15),
+  HEARTBEAT_MISSED_BEFORE_OFFLINE: z.coerce.number().int().min(1).max(100).default(4),
+  HEALTH_SWEEP_INTERVAL_SECONDS: z.coerce.number().min(0.1).max(3600).default(5),
+  BOOTSTRAP_TOKEN_TTL_SECONDS: z.coerce.number().int().min(10).default(1800),
+  DEGRADED_ERROR_RATE: z.coerce.number().min(0).max(1).default(0.5),
 });
 
 type Env = z.infer<typeof schema>;
@@ -209,6 +215,16 @@ export interface AppConfig {
     readonly accountId: string;
     readonly kvNamespaceId: string;
     readonly baseUrl?: string;
+  };
+  readonly registry: {
+    /** Where workspaces reach the registry (written into their boot config). */
+    readonly publicUrl: string;
+    readonly heartbeatIntervalSeconds: number;
+    readonly missedBeforeOffline: number;
+    readonly sweepIntervalSeconds: number;
+    readonly bootstrapTokenTtlSeconds: number;
+    /** A reported error rate at or above this marks a workspace `degraded`. */
+    readonly degradedErrorRate: number;
   };
   readonly reconcile: {
     readonly intervalSeconds: number;
@@ -338,6 +354,16 @@ export function loadConfig(
             baseUrl: e.CLOUDFLARE_BASE_URL,
           }
         : undefined,
+    registry: {
+      publicUrl:
+        e.REGISTRY_URL ??
+        `http://${e.HOST === '0.0.0.0' ? '127.0.0.1' : e.HOST}:${e.REGISTRY_PORT}`,
+      heartbeatIntervalSeconds: e.HEARTBEAT_INTERVAL_SECONDS,
+      missedBeforeOffline: e.HEARTBEAT_MISSED_BEFORE_OFFLINE,
+      sweepIntervalSeconds: e.HEALTH_SWEEP_INTERVAL_SECONDS,
+      bootstrapTokenTtlSeconds: e.BOOTSTRAP_TOKEN_TTL_SECONDS,
+      degradedErrorRate: e.DEGRADED_ERROR_RATE,
+    },
     reconcile: {
       intervalSeconds: e.RECONCILE_INTERVAL_SECONDS,
       orphanGraceSeconds: e.ORPHAN_GRACE_SECONDS,

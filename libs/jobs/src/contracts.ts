@@ -7,7 +7,7 @@
 export const QueueName = {
   /** Launch, delete and restart orgs and workspaces. Job id = operation id. */
   Provisioning: 'provisioning',
-  /** Workspace health sweeps and heartbeat flushes (repeatable). */
+  /** Workspace health sweeps: heartbeat flush and offline detection (repeatable). */
   Health: 'health',
   /** Orphan sweeps and stuck-operation reaping (repeatable). */
   Reconcile: 'reconcile',
@@ -23,7 +23,6 @@ export const JobName = {
   WorkspaceDelete: 'workspace.delete',
   WorkspaceRestart: 'workspace.restart',
   HealthSweep: 'health.sweep',
-  HeartbeatFlush: 'heartbeat.flush',
   OrphanSweep: 'reconcile.orphans',
   OperationReap: 'reconcile.operations',
 } as const;
@@ -56,7 +55,6 @@ export interface JobPayloads {
   [JobName.WorkspaceDelete]: WorkspaceJob;
   [JobName.WorkspaceRestart]: WorkspaceJob;
   [JobName.HealthSweep]: SweepJob;
-  [JobName.HeartbeatFlush]: SweepJob;
   [JobName.OrphanSweep]: SweepJob;
   [JobName.OperationReap]: SweepJob;
 }
@@ -69,7 +67,6 @@ export const JOB_QUEUE: { readonly [J in JobName]: QueueName } = {
   [JobName.WorkspaceDelete]: QueueName.Provisioning,
   [JobName.WorkspaceRestart]: QueueName.Provisioning,
   [JobName.HealthSweep]: QueueName.Health,
-  [JobName.HeartbeatFlush]: QueueName.Health,
   [JobName.OrphanSweep]: QueueName.Reconcile,
   [JobName.OperationReap]: QueueName.Reconcile,
 };
@@ -119,11 +116,6 @@ export const JOB_POLICY: { readonly [J in JobName]: JobPolicy } = {
     ...keep,
   },
   [JobName.HealthSweep]: { attempts: 1, backoff: { type: 'exponential', delay: 1_000 }, ...keep },
-  [JobName.HeartbeatFlush]: {
-    attempts: 1,
-    backoff: { type: 'exponential', delay: 1_000 },
-    ...keep,
-  },
   [JobName.OrphanSweep]: { attempts: 1, backoff: { type: 'exponential', delay: 1_000 }, ...keep },
   [JobName.OperationReap]: { attempts: 1, backoff: { type: 'exponential', delay: 1_000 }, ...keep },
 };

@@ -224,6 +224,7 @@ export class OrgsService {
         return org.createdBy === actorOf(principal);
       case 'org-key':
       case 'workspace-token':
+      case 'workspace-bootstrap':
         return org.id === principal.orgId;
     }
   }

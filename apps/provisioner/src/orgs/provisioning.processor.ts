@@ -1,11 +1,20 @@
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { AuditService } from '@molecule/audit';
-import { Org, OrgStatus } from '@molecule/database';
+import { Org, OrgStatus, Workspace, WorkspaceStatus } from '@molecule/database';
 import { InjectPinoLogger, PinoLogger } from '@molecule/logging';
 import { JobName, QueueName, type JobEnvelope } from '@molecule/jobs';
 import { UnrecoverableError, type Job } from 'bullmq';
-import type { DataSource } from 'typeorm';
+import { In, type DataSource } from 'typeorm';
+import { WorkspaceDeleter } from '../workspaces/workspace-deleter.service';
+import { WorkspaceProvisioner } from '../workspaces/workspace-provisioner.service';
+
+/** A workspace whose launch failed for good is `failed` from any of these. */
+const STARTING: readonly WorkspaceStatus[] = [
+  WorkspaceStatus.Pending,
+  WorkspaceStatus.Provisioning,
+  WorkspaceStatus.Booting,
+];
 import { describe, OperationRunner } from '../operations/operation-runner';
 import { OrgDeleter } from './org-deleter.service';
 import { OrgProvisioner } from './org-provisioner.service';
@@ -26,6 +35,8 @@ export class ProvisioningProcessor extends WorkerHost {
     private readonly runner: OperationRunner,
     private readonly provisioner: OrgProvisioner,
     private readonly deleter: OrgDeleter,
+    private readonly workspaces: WorkspaceProvisioner,
+    private readonly workspaceDeleter: WorkspaceDeleter,
     private readonly audit: AuditService,
     @InjectPinoLogger(ProvisioningProcessor.name) private readonly logger: PinoLogger,
   ) {
@@ -51,15 +62,24 @@ export class ProvisioningProcessor extends WorkerHost {
         case JobName.OrgDelete:
           await this.deleter.delete(envelope.data);
           break;
+        case JobName.WorkspaceProvision:
+          await this.workspaces.provision(envelope.data);
+          break;
+        case JobName.WorkspaceRestart:
+          await this.workspaces.restart(envelope.data);
+          break;
+        case JobName.WorkspaceDelete:
+          await this.workspaceDeleter.delete(envelope.data);
+          break;
         default:
-          throw new UnrecoverableError(`${job.name} is not handled yet`);
+          throw new UnrecoverableError(`${job.name} is not a provisioning job`);
       }
       await this.runner.operations.succeed(operationId);
       this.logger.info({ operationId, job: job.name }, 'Operation succeeded');
     } catch (error) {
       const final =
         error instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      if (final) await this.giveUp(job.name, envelope.data.orgId, operationId, describe(error));
+      if (final) await this.giveUp(envelope, operationId, describe(error));
       else await this.runner.operations.noteError(operationId, describe(error));
       this.logger.warn(
         { operationId, job: job.name, final, err: error },
@@ -72,9 +92,20 @@ export class ProvisioningProcessor extends WorkerHost {
   }
 
   /** The last attempt failed: the operation and, for provisioning, the org become `failed`. */
-  private async giveUp(jobName: string, orgId: string, operationId: string, reason: string) {
+  private async giveUp(job: JobEnvelope, operationId: string, reason: string) {
     await this.runner.operations.fail(operationId, reason);
-    if (jobName !== JobName.OrgProvision) return;
+    if (job.name === JobName.WorkspaceProvision || job.name === JobName.WorkspaceRestart) {
+      const { workspaceId } = job.data;
+      await this.dataSource
+        .getRepository(Workspace)
+        .update(
+          { id: workspaceId, status: In(STARTING) },
+          { status: WorkspaceStatus.Failed, lastError: reason },
+        );
+      return;
+    }
+    if (job.name !== JobName.OrgProvision) return;
+    const { orgId } = job.data;
     await this.dataSource.transaction(async (tx) => {
       const result = await tx.update(
         Org,

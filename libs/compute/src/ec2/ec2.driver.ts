@@ -117,7 +117,7 @@ export class Ec2ComputeDriver implements ComputeDriver {
       const out = await this.client.send(
         new RunInstancesCommand({
           ClientToken: clientToken,
-          ImageId: this.options.amiId,
+          ImageId: request.imageId ?? this.options.amiId,
           // Any type name is passed through: EC2 itself refuses one it does not know.
           InstanceType: instanceType as _InstanceType,
           MinCount: 1,

@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { AuditModule } from '@molecule/audit';
+import { OrgsModule } from '../orgs/orgs.module';
+import { RuntimesModule } from '../runtimes/runtimes.module';
+import { SecretsModule } from '../secrets/secrets.module';
+import { WorkspacesController } from './workspaces.controller';
+import { WorkspacesService } from './workspaces.service';
+
+@Module({
+  imports: [AuditModule, OrgsModule, RuntimesModule, SecretsModule],
+  controllers: [WorkspacesController],
+  providers: [WorkspacesService],
+})
+export class WorkspacesModule {}
