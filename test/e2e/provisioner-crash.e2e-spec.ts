@@ -76,7 +76,7 @@ describe('provisioner crash during provisioning', () => {
       LOCAL_INSTANCES_DIR: instancesDir,
       LOCAL_AGENT_COMMAND: JSON.stringify([
         process.execPath,
-        join(__dirname, 'fixtures', 'slow-tenant.cjs'),
+        join(__dirname, '..', 'fixtures', 'slow-tenant.cjs'),
       ]),
       RECONCILE_INTERVAL_SECONDS: '3600',
       LOG_LEVEL: 'warn',

@@ -164,6 +164,7 @@ const schema = z.object({
   OPERATION_STUCK_SECONDS: z.coerce.number().int().min(10).default(600),
   TENANT_HEALTH_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(300),
   REGISTRY_URL: url(['http:', 'https:']).optional(),
+  RUNTIME_CATALOG: z.string().min(1).optional(),
   HEARTBEAT_INTERVAL_SECONDS: z.coerce.number().min(0.1).max(3600).default(15),
   HEARTBEAT_MISSED_BEFORE_OFFLINE: z.coerce.number().int().min(1).max(100).default(4),
   HEALTH_SWEEP_INTERVAL_SECONDS: z.coerce.number().min(0.1).max(3600).default(5),
@@ -216,6 +217,8 @@ export interface AppConfig {
     readonly kvNamespaceId: string;
     readonly baseUrl?: string;
   };
+  /** A runtime catalog file replacing the committed one (same format as runtimes.json). */
+  readonly runtimeCatalogPath?: string;
   readonly registry: {
     /** Where workspaces reach the registry (written into their boot config). */
     readonly publicUrl: string;
@@ -354,6 +357,7 @@ export function loadConfig(
             baseUrl: e.CLOUDFLARE_BASE_URL,
           }
         : undefined,
+    runtimeCatalogPath: e.RUNTIME_CATALOG,
     registry: {
       publicUrl:
         e.REGISTRY_URL ??

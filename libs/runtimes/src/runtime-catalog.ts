@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import catalog from './runtimes.json';
 
@@ -23,6 +24,13 @@ export type Runtime = z.infer<typeof runtimeSchema>;
 /** The committed runtime catalog, validated when first loaded. */
 export class RuntimeCatalog {
   private readonly byId: Map<string, Runtime>;
+
+  /** The committed catalog, or the one in `path` (RUNTIME_CATALOG) when given. */
+  static load(path?: string): RuntimeCatalog {
+    if (!path) return new RuntimeCatalog();
+    const parsed = JSON.parse(readFileSync(path, 'utf8')) as { runtimes?: unknown };
+    return new RuntimeCatalog(parsed.runtimes);
+  }
 
   constructor(runtimes: unknown = catalog.runtimes) {
     const parsed = z.array(runtimeSchema).parse(runtimes);

@@ -36,7 +36,7 @@ const UP: readonly WorkspaceStatus[] = [WorkspaceStatus.Online, WorkspaceStatus.
 @Injectable()
 export class WorkspaceProvisioner {
   private readonly tokens: WorkspaceTokens;
-  private readonly catalog = new RuntimeCatalog();
+  private readonly catalog: RuntimeCatalog;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -47,6 +47,7 @@ export class WorkspaceProvisioner {
     private readonly audit: AuditService,
   ) {
     this.tokens = new WorkspaceTokens(dataSource);
+    this.catalog = RuntimeCatalog.load(config.runtimeCatalogPath);
   }
 
   async provision({ operationId, workspaceId }: WorkspaceJob): Promise<void> {
@@ -87,17 +88,15 @@ export class WorkspaceProvisioner {
       await this.record(workspace.id, existing);
       return { instanceId: existing.instanceId };
     }
-    await this.dataSource
-      .getRepository(Workspace)
-      .update(
-        { id: workspace.id, status: In(LAUNCHABLE) },
-        {
-          status: WorkspaceStatus.Provisioning,
-          provisionStartedAt: new Date(),
-          bootStage: 'launching',
-          lastError: null,
-        },
-      );
+    await this.dataSource.getRepository(Workspace).update(
+      { id: workspace.id, status: In(LAUNCHABLE) },
+      {
+        status: WorkspaceStatus.Provisioning,
+        provisionStartedAt: new Date(),
+        bootStage: 'launching',
+        lastError: null,
+      },
+    );
     const secrets = await this.secretsFor(workspace);
     const bootstrap = await this.tokens.issueBootstrap(
       workspace.id,
