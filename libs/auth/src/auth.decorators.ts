@@ -13,7 +13,7 @@ export type AuthRequirement =
   | { kind: 'platform-admin' }
   | { kind: 'org-key'; role: OrgRole }
   | { kind: 'partner-key'; scope: PartnerScope }
-  | { kind: 'workspace-token' }
+  | { kind: 'workspace-token'; cacheSeconds?: number }
   | { kind: 'workspace-bootstrap' };
 
 function declare(requirement: AuthRequirement): ClassDecorator & MethodDecorator {
@@ -34,7 +34,8 @@ export const OrgKey = (role: OrgRole) => declare({ kind: 'org-key', role });
 /** A partner key holding `scope`. */
 export const PartnerKey = (scope: PartnerScope) => declare({ kind: 'partner-key', scope });
 /** A workspace's session token; the caller is that workspace. */
-export const WorkspaceToken = () => declare({ kind: 'workspace-token' });
+export const WorkspaceToken = (options: { cacheSeconds?: number } = {}) =>
+  declare({ kind: 'workspace-token', ...options });
 /** A workspace's unspent bootstrap token (registration and boot reports only). */
 export const WorkspaceBootstrapToken = () => declare({ kind: 'workspace-bootstrap' });
 

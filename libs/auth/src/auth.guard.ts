@@ -40,7 +40,11 @@ export class AuthGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<AuthRequest>();
     const header = request.headers.authorization;
     const token = parseBearer(Array.isArray(header) ? header[0] : header);
-    const principal = token ? await this.credentials.authenticate(token) : undefined;
+    // Hot routes (heartbeats) may accept a workspace session verified in the last few seconds.
+    const cacheSeconds = Math.min(
+      ...requirements.map((r) => (r.kind === 'workspace-token' ? (r.cacheSeconds ?? 0) : 0)),
+    );
+    const principal = token ? await this.credentials.authenticate(token, cacheSeconds) : undefined;
     if (!principal) throw new UnauthorizedException('A valid bearer credential is required');
 
     for (const requirement of requirements) {

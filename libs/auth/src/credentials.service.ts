@@ -27,8 +27,12 @@ const GONE = new Set<string>([WorkspaceStatus.Deleting, WorkspaceStatus.Deleted]
 /** `last_used_at` is written at most this often per key, so reads do not become writes. */
 const LAST_USED_RESOLUTION_MS = 60_000;
 
+const SESSION_CACHE_SIZE = 50_000;
+
 @Injectable()
 export class CredentialsService {
+  private readonly sessions = new Map<string, { principal: Principal; until: number }>();
+
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @InjectRepository(ApiKey) private readonly apiKeys: Repository<ApiKey>,
@@ -36,8 +40,12 @@ export class CredentialsService {
     @InjectRepository(Org) private readonly orgs: Repository<Org>,
   ) {}
 
-  /** The principal a bearer token stands for, or undefined when it is unknown, revoked or expired. */
-  async authenticate(token: string): Promise<Principal | undefined> {
+  /**
+   * The principal a bearer token stands for, or undefined when it is unknown, revoked or
+   * expired. With `cacheSeconds`, a workspace session verified that recently is taken from
+   * memory (revocation then takes effect within that many seconds on such routes).
+   */
+  async authenticate(token: string, cacheSeconds = 0): Promise<Principal | undefined> {
     const admin = this.config.platformAdminToken.reveal();
     if (admin && tokensEqual(token, admin)) return { kind: 'platform-admin' };
     if (
@@ -47,7 +55,13 @@ export class CredentialsService {
       return this.apiKey(token);
     }
     if (token.startsWith(`${TOKEN_PREFIX.workspaceSession}_`)) {
-      return this.workspaceToken(token, WorkspaceTokenKind.Session);
+      if (cacheSeconds <= 0) return this.workspaceToken(token, WorkspaceTokenKind.Session);
+      const key = hashToken(token);
+      const hit = this.sessions.get(key);
+      if (hit && hit.until > Date.now()) return hit.principal;
+      const principal = await this.workspaceToken(token, WorkspaceTokenKind.Session);
+      this.remember(key, principal, cacheSeconds);
+      return principal;
     }
     if (token.startsWith(`${TOKEN_PREFIX.workspaceBootstrap}_`)) {
       return this.workspaceToken(token, WorkspaceTokenKind.Bootstrap);
@@ -80,23 +94,38 @@ export class CredentialsService {
     token: string,
     kind: WorkspaceTokenKind,
   ): Promise<Principal | undefined> {
-    const row = await this.workspaceTokens.findOne({
-      where: { tokenHash: hashToken(token), kind, revokedAt: IsNull() },
-      relations: { workspace: true },
-    });
-    // A bootstrap token is good once.
-    if (row?.usedAt) return undefined;
-    if (!row?.workspace || (row.expiresAt && row.expiresAt.getTime() <= Date.now())) {
-      return undefined;
-    }
-    // Deletion marks the workspace first, so a late caller is refused even before its tokens are.
-    if (GONE.has(row.workspace.status)) return undefined;
+    // One indexed lookup with its workspace (TypeORM's findOne with a relation costs two).
+    const row = await this.workspaceTokens
+      .createQueryBuilder('t')
+      .innerJoin('t.workspace', 'w')
+      .select(['t.id AS id', 't.workspace_id AS "workspaceId"', 'w.org_id AS "orgId"'])
+      .where('t.token_hash = :hash AND t.kind = :kind AND t.revoked_at IS NULL', {
+        hash: hashToken(token),
+        kind,
+      })
+      // A bootstrap token is good once; expired tokens are no good.
+      .andWhere('t.used_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())')
+      // Deletion marks the workspace first, so a late caller is refused even before its tokens are.
+      .andWhere('w.status NOT IN (:...gone)', { gone: [...GONE] })
+      .getRawOne<{ id: string; workspaceId: string; orgId: string }>();
+    if (!row) return undefined;
     return {
       kind: kind === WorkspaceTokenKind.Session ? 'workspace-token' : 'workspace-bootstrap',
       tokenId: row.id,
       workspaceId: row.workspaceId,
-      orgId: row.workspace.orgId,
+      orgId: row.orgId,
     };
+  }
+
+  private remember(key: string, principal: Principal | undefined, cacheSeconds: number): void {
+    if (!principal) {
+      this.sessions.delete(key);
+      return;
+    }
+    // Bounded: drop the oldest entry (Map keeps insertion order) once full.
+    if (this.sessions.size >= SESSION_CACHE_SIZE)
+      this.sessions.delete(this.sessions.keys().next().value!);
+    this.sessions.set(key, { principal, until: Date.now() + cacheSeconds * 1000 });
   }
 
   private touch(key: ApiKey): void {

@@ -16,7 +16,10 @@ export class HeartbeatController {
 
   @Post('heartbeat')
   @HttpCode(200)
-  @WorkspaceToken()
+  // The hot path: a session verified in the last minute is not looked up again, so a beat costs
+  // no Postgres round trip. Revocation reaches this route within that minute; registration and
+  // everything else always check the database, and a flush never revives a deleted workspace.
+  @WorkspaceToken({ cacheSeconds: 60 })
   @ApiOperation({ summary: 'Report liveness and load; answers with the next interval' })
   async beat(
     @CurrentPrincipal() principal: Extract<Principal, { kind: 'workspace-token' }>,

@@ -1,0 +1,627 @@
+// `npm run bench:edge`: the edge router against nginx (reverse proxy) and @fastify/http-proxy, in
+// one run, on the same upstream and the same load generator, loopback only. See
+// docs/benchmarks.md for what it measures and how to read it.
+//
+//   node bench/edge/run.mjs [--duration 10] [--reps 3] [--connections 64] [--keep]
+//
+// Needs: a build (`npm run build`, which the npm script runs first), Postgres and Redis (the same
+// as the tests: TEST_DATABASE_URL, TEST_REDIS_URL or their defaults), and nginx, wrk and taskset.
+import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const DIST = join(ROOT, 'dist');
+const require = createRequire(import.meta.url);
+const env = process['env'];
+
+const args = parseArgs(process.argv.slice(2));
+const DURATION = Number(args.duration ?? 10);
+const REPS = Number(args.reps ?? 3);
+const CONNECTIONS = Number(args.connections ?? 64);
+const WARMUP = 3;
+const ROUTES = 1000;
+const BASE_DOMAIN = 'apps.test';
+const SLUG = 'app42';
+const SUT_CORE = '0';
+const LOAD_CORE = '1';
+
+function parseArgs(list) {
+  const out = {};
+  for (let i = 0; i < list.length; i++) {
+    if (!list[i].startsWith('--')) continue;
+    const name = list[i].slice(2);
+    const next = list[i + 1];
+    if (next === undefined || next.startsWith('--')) out[name] = true;
+    else out[name] = list[++i];
+  }
+  return out;
+}
+
+function have(command) {
+  try {
+    execFileSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function preflight() {
+  const missing = ['nginx', 'wrk', 'taskset'].filter((c) => !have(c));
+  if (missing.length > 0) {
+    process.stderr.write(
+      `bench:edge needs ${missing.join(', ')} on PATH. On Debian/Ubuntu:\n` +
+        '  sudo apt-get install -y nginx-light wrk util-linux   # or: nginx wrk\n' +
+        '(the packaged nginx service does not need to run; the benchmark starts its own)\n',
+    );
+    process.exit(1);
+  }
+  for (const file of ['apps/edge-router/src/main.js', 'libs/database/src/index.js']) {
+    try {
+      readFileSync(join(DIST, file));
+    } catch {
+      process.stderr.write(`dist/${file} is missing: run \`npm run build\` first.\n`);
+      process.exit(1);
+    }
+  }
+}
+
+async function freePort() {
+  const server = createServer();
+  await new Promise((done) => server.listen(0, '127.0.0.1', done));
+  const { port } = server.address();
+  await new Promise((done) => server.close(done));
+  return port;
+}
+
+/** Starts a child pinned to one core; resolves once `ready` says so. */
+async function startProcess(name, core, command, argv, options = {}) {
+  const child = spawn('taskset', ['-c', core, command, ...argv], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...options,
+  });
+  let output = '';
+  child.stdout.on('data', (chunk) => (output += chunk));
+  child.stderr.on('data', (chunk) => (output += chunk));
+  const exited = new Promise((done) => child.once('exit', done));
+  return {
+    name,
+    child,
+    output: () => output,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+async function waitHttp(port, host, path = '/', headers = {}, expect = 200) {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      const status = await httpStatus(port, host, path, headers);
+      if (status === expect) return;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) throw new Error(`nothing answered ${expect} on port ${port}`);
+    await sleep(100);
+  }
+}
+
+async function httpStatus(port, host, path, headers) {
+  const { request } = require('undici');
+  const response = await request(`http://127.0.0.1:${port}${path}`, {
+    headers: { host, ...headers },
+  });
+  await response.body.dump();
+  return response.statusCode;
+}
+
+// --- CPU accounting, from /proc: the reference harness's noise control in small ---
+
+const TICK = 100; // USER_HZ on Linux
+
+function processTicks(pids) {
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // exited
+    }
+  }
+  return total;
+}
+
+function machineTicks() {
+  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].split(/\s+/).slice(1).map(Number);
+  const idle = cpu[3] + cpu[4];
+  const total = cpu.slice(0, 8).reduce((a, b) => a + b, 0);
+  return { busy: total - idle, steal: cpu[7] };
+}
+
+function descendants(pid) {
+  const out = [pid];
+  try {
+    const children = execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' })
+      .split('\n')
+      .map((s) => Number(s.trim()))
+      .filter(Boolean);
+    for (const child of children) out.push(...descendants(child));
+  } catch {
+    // no children
+  }
+  return out;
+}
+
+/** Waits until the machine is nearly idle (other sessions build and test on the same cores). */
+async function waitIdle(maxWaitMs = 60_000) {
+  const deadline = Date.now() + maxWaitMs;
+  for (;;) {
+    const a = machineTicks();
+    await sleep(1_000);
+    const b = machineTicks();
+    const cores = (b.busy - a.busy) / TICK;
+    if (cores < 0.2 || Date.now() > deadline) return cores;
+  }
+}
+
+// --- load generation ---
+
+function parseWrk(text) {
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1] ?? NaN);
+  const p99 = toMs(/\s99%\s+([\d.]+\w+)/.exec(text)?.[1]);
+  const p50 = toMs(/\s50%\s+([\d.]+\w+)/.exec(text)?.[1]);
+  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(text)?.[1] ?? 0);
+  const errors = /Socket errors: (.*)/.exec(text)?.[1];
+  return { rps, p50, p99, non2xx, errors };
+}
+
+function toMs(value) {
+  if (value === undefined) return NaN;
+  const match = /^([\d.]+)(us|ms|s|m)$/.exec(value);
+  if (!match) return NaN;
+  const n = Number(match[1]);
+  return { us: n / 1000, ms: n, s: n * 1000, m: n * 60_000 }[match[2]];
+}
+
+async function wrk(port, headers, { duration, connections, threads = 2, script }) {
+  const argv = ['-c', LOAD_CORE, 'wrk', `-t${threads}`, `-c${connections}`, `-d${duration}s`];
+  argv.push('--latency', '--timeout', '5s');
+  for (const [name, value] of Object.entries(headers)) argv.push('-H', `${name}: ${value}`);
+  if (script) argv.push('-s', script);
+  argv.push(`http://127.0.0.1:${port}/`);
+  return new Promise((done, fail) => {
+    const child = spawn('taskset', argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c) => (out += c));
+    child.stderr.on('data', (c) => (out += c));
+    child.once('exit', (code) => (code === 0 ? done(out) : fail(new Error(out))));
+  });
+}
+
+/** One measured run: warm-up, then `duration` seconds, with CPU accounting. */
+async function measure(target, options) {
+  const idleBefore = await waitIdle();
+  await wrk(target.port, target.headers, { ...options, duration: WARMUP });
+  const pids = target.pids();
+  const sut0 = processTicks(pids);
+  const m0 = machineTicks();
+  const ours0 = processTicks(ourPids());
+  const text = await wrk(target.port, target.headers, options);
+  const seconds = options.duration;
+  const sutCpu = (processTicks(pids) - sut0) / TICK / seconds;
+  const m1 = machineTicks();
+  const machineCpu = (m1.busy - m0.busy) / TICK / seconds;
+  const foreign = Math.max(0, machineCpu - (processTicks(ourPids()) - ours0) / TICK / seconds);
+  return { ...parseWrk(text), sutCpu, foreign, idleBefore };
+}
+
+// --- the system under test and its peers ---
+
+const processes = [];
+function ourPids() {
+  return processes.flatMap((p) => descendants(p.child.pid)).concat(process.pid);
+}
+
+async function setUpData() {
+  // The built libraries, resolved the way the services resolve them at run time.
+  require(join(ROOT, 'scripts/paths.cjs')).registerBuild(DIST);
+  const {
+    createDataSource,
+    runMigrations,
+    dropDatabase,
+    ApiKey,
+    ApiKeyKind,
+    Org,
+    OrgStatus,
+  } = require(join(DIST, 'libs/database/src/index.js'));
+  const { PostgresDataKeyStore } = require(join(DIST, 'libs/database/src/index.js'));
+  const { EnvelopeCipher, MasterKeyring, generateToken, hashToken, tokenDisplayPrefix } = require(
+    join(DIST, 'libs/crypto/src/index.js'),
+  );
+  const { RedisRoutePublisher } = require(join(DIST, 'libs/routes/src/index.js'));
+  const { Redis } = require('ioredis');
+
+  const base = new URL(env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres');
+  const tag = `${process.pid.toString(36)}${randomBytes(3).toString('hex')}`;
+  base.pathname = `/molecule_bench_${tag}`;
+  const databaseUrl = base.toString();
+  const redisUrl = env.TEST_REDIS_URL || 'redis://127.0.0.1:6379';
+  const prefix = `molecule-bench-${tag}`;
+  const masterKey = randomBytes(32);
+
+  await runMigrations(databaseUrl);
+  const ds = createDataSource({ url: databaseUrl, poolSize: 2 });
+  await ds.initialize();
+  const org = await ds.getRepository(Org).save({
+    slug: `bench-${tag}`,
+    name: 'bench',
+    status: OrgStatus.Running,
+    createdBy: 'platform-admin',
+  });
+  const visitorKey = generateToken('mol_ok');
+  await ds.getRepository(ApiKey).save({
+    kind: ApiKeyKind.Org,
+    orgId: org.id,
+    role: 'viewer',
+    scopes: [],
+    name: 'bench visitor',
+    tokenHash: hashToken(visitorKey),
+    displayPrefix: tokenDisplayPrefix(visitorKey),
+  });
+  const cipher = new EnvelopeCipher(
+    new PostgresDataKeyStore(ds),
+    new MasterKeyring({ current: masterKey }),
+  );
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+  const publisher = new RedisRoutePublisher(redis, prefix);
+  return {
+    databaseUrl,
+    redisUrl,
+    prefix,
+    masterKey,
+    visitorKey,
+    async publish(upstreamPort) {
+      const tokens = {};
+      for (let i = 0; i < ROUTES; i++) {
+        const token = `mol_ta_${randomBytes(32).toString('base64url')}`;
+        tokens[`app${i}.${BASE_DOMAIN}`] = token;
+        await publisher.publish({
+          slug: `app${i}`,
+          orgId: org.id,
+          status: 'running',
+          address: '127.0.0.1',
+          port: upstreamPort,
+          protocol: 'http',
+          generation: 1,
+          credential: await cipher.encrypt(org.id, token),
+          updatedAt: new Date().toISOString(),
+        });
+      }
+      return tokens;
+    },
+    async tearDown() {
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+        if (keys.length > 0) await redis.unlink(...keys);
+        cursor = next;
+      } while (cursor !== '0');
+      redis.disconnect();
+      await ds.destroy();
+      await dropDatabase(databaseUrl);
+    },
+  };
+}
+
+function nginxConf(dir, port, upstreamPort, tokens, visitorKey) {
+  const map = Object.entries(tokens)
+    .map(([host, token]) => `    ${host} "Bearer ${token}";`)
+    .join('\n');
+  return `worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  map_hash_bucket_size 128;
+  map_hash_max_size 4096;
+  map $host $tenant_token {
+    default "";
+${map}
+  }
+  map $http_x_api_key $visitor_ok {
+    default 0;
+    "${visitorKey}" 1;
+  }
+  upstream tenant {
+    server 127.0.0.1:${upstreamPort};
+    keepalive 128;
+  }
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      if ($tenant_token = "") { return 404; }
+      if ($visitor_ok = 0) { return 401; }
+      proxy_pass http://tenant;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Authorization $tenant_token;
+      proxy_set_header Cookie "";
+      proxy_set_header X-Api-Key "";
+      proxy_set_header X-Workspace-ID "";
+      proxy_set_header X-Molecule-Org-Id "";
+      proxy_set_header X-Forwarded-For $remote_addr;
+      proxy_set_header X-Forwarded-Host $http_host;
+      proxy_set_header X-Forwarded-Proto $scheme;
+    }
+  }
+}
+`;
+}
+
+/** A wrk script that paces each connection, for latency at a given fraction of the maximum. */
+function pacedScript(dir, delayMs) {
+  const file = join(dir, `paced-${delayMs}.lua`);
+  writeFileSync(file, `function delay()\n  return ${delayMs}\nend\n`);
+  return file;
+}
+
+function fmt(n, digits = 0) {
+  return Number.isFinite(n)
+    ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
+    : 'n/a';
+}
+
+function median(values) {
+  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
+  if (sorted.length === 0) return NaN;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+async function main() {
+  preflight();
+  const dir = mkdtempSync(join(tmpdir(), 'bench-edge-'));
+  const data = await setUpData();
+  let failed = false;
+  try {
+    const ports = {
+      upstream: await freePort(),
+      nginx: await freePort(),
+      edge: await freePort(),
+      fastify: await freePort(),
+    };
+    const tokens = await data.publish(ports.upstream);
+    const host = `${SLUG}.${BASE_DOMAIN}`;
+    const headers = { Host: host, 'X-Api-Key': data.visitorKey };
+
+    const upstream = await startProcess('upstream', LOAD_CORE, process.execPath, [
+      join(ROOT, 'bench/edge/upstream.mjs'),
+      String(ports.upstream),
+    ]);
+    processes.push(upstream);
+
+    writeFileSync(
+      join(dir, 'nginx.conf'),
+      nginxConf(dir, ports.nginx, ports.upstream, tokens, data.visitorKey),
+    );
+    const nginx = await startProcess('nginx', SUT_CORE, 'nginx', [
+      '-p',
+      dir,
+      '-c',
+      join(dir, 'nginx.conf'),
+      '-e',
+      join(dir, 'error.log'),
+    ]);
+    processes.push(nginx);
+
+    const edge = await startProcess(
+      'edge-router',
+      SUT_CORE,
+      process.execPath,
+      ['-r', './scripts/paths.cjs', 'dist/apps/edge-router/src/main.js'],
+      {
+        env: {
+          PATH: env.PATH,
+          NODE_ENV: 'production',
+          LOG_LEVEL: 'warn',
+          HOST: '127.0.0.1',
+          EDGE_ROUTER_PORT: String(ports.edge),
+          BASE_DOMAIN,
+          DATABASE_URL: data.databaseUrl,
+          REDIS_URL: data.redisUrl,
+          REDIS_PREFIX: data.prefix,
+          MASTER_KEY: data.masterKey.toString('base64'),
+        },
+      },
+    );
+    processes.push(edge);
+
+    writeFileSync(
+      join(dir, 'fastify.json'),
+      JSON.stringify({
+        port: ports.fastify,
+        upstream: `http://127.0.0.1:${ports.upstream}`,
+        routes: tokens,
+        visitorKey: data.visitorKey,
+      }),
+    );
+    const fastify = await startProcess('fastify', SUT_CORE, process.execPath, [
+      join(ROOT, 'bench/edge/fastify-peer.mjs'),
+      join(dir, 'fastify.json'),
+    ]);
+    processes.push(fastify);
+
+    const probe = { 'x-api-key': data.visitorKey };
+    await waitHttp(ports.upstream, host, '/', { authorization: 'Bearer direct' });
+    for (const [name, port] of [
+      ['nginx', ports.nginx],
+      ['edge-router', ports.edge],
+      ['@fastify/http-proxy', ports.fastify],
+    ]) {
+      await waitHttp(port, host, '/', probe).catch((error) => {
+        const proc = processes.find((p) => p.name === name || name.includes(p.name));
+        throw new Error(`${name} did not come up: ${error.message}\n${proc?.output() ?? ''}`);
+      });
+      // Each target must refuse a visitor without a key, and never reach the upstream for one.
+      if ((await httpStatus(port, host, '/', {})) !== 401) throw new Error(`${name} let anyone in`);
+    }
+
+    const targets = [
+      {
+        name: 'direct (upstream, no proxy)',
+        key: 'direct',
+        port: ports.upstream,
+        headers: { Host: host, Authorization: 'Bearer direct' },
+        pids: () => [upstream.child.pid],
+      },
+      {
+        name: 'nginx reverse proxy',
+        key: 'nginx',
+        port: ports.nginx,
+        headers,
+        pids: () => descendants(nginx.child.pid),
+      },
+      {
+        name: 'edge router',
+        key: 'edge',
+        port: ports.edge,
+        headers,
+        pids: () => descendants(edge.child.pid),
+      },
+      {
+        name: '@fastify/http-proxy',
+        key: 'fastify',
+        port: ports.fastify,
+        headers,
+        pids: () => descendants(fastify.child.pid),
+      },
+    ];
+
+    const results = Object.fromEntries(targets.map((t) => [t.key, []]));
+    process.stdout.write(
+      `bench:edge: ${REPS} × ${DURATION}s per target, wrk -t2 -c${CONNECTIONS} on core ${LOAD_CORE} ` +
+        `(with the upstream), proxies on core ${SUT_CORE}\n`,
+    );
+    for (let rep = 0; rep < REPS; rep++) {
+      for (const target of targets) {
+        const run = await measure(target, { duration: DURATION, connections: CONNECTIONS });
+        results[target.key].push(run);
+        process.stdout.write(
+          `  rep ${rep + 1} ${target.name}: ${fmt(run.rps)} req/s, p99 ${fmt(run.p99, 2)} ms, ` +
+            `SUT CPU ${fmt(run.sutCpu, 2)}, foreign CPU ${fmt(run.foreign, 2)}` +
+            `${run.non2xx ? `, NON-2XX ${run.non2xx}` : ''}${run.errors ? `, errors: ${run.errors}` : ''}\n`,
+        );
+        if (run.non2xx > 0) failed = true;
+      }
+    }
+
+    const summary = Object.fromEntries(
+      targets.map((t) => {
+        const runs = results[t.key];
+        return [
+          t.key,
+          {
+            name: t.name,
+            rps: median(runs.map((r) => r.rps)),
+            p99: median(runs.map((r) => r.p99)),
+            sutCpu: median(runs.map((r) => r.sutCpu)),
+            foreign: Math.max(...runs.map((r) => r.foreign)),
+            min: Math.min(...runs.map((r) => r.rps)),
+            max: Math.max(...runs.map((r) => r.rps)),
+          },
+        ];
+      }),
+    );
+
+    // Latency at half of the router's maximum rate: each of N connections waits `delay` ms
+    // between requests (wrk's `delay()`), N chosen so that N / (delay + latency) ≈ half the rate.
+    const half = summary.edge.rps / 2;
+    const delayMs = 5;
+    const paced = Math.max(1, Math.round((half * (delayMs + 0.3)) / 1000));
+    const script = pacedScript(dir, delayMs);
+    const halfLoad = {};
+    for (const key of ['direct', 'edge', 'nginx']) {
+      const target = targets.find((t) => t.key === key);
+      const runs = [];
+      for (let rep = 0; rep < REPS; rep++) {
+        runs.push(
+          await measure(target, { duration: DURATION, connections: paced, threads: 1, script }),
+        );
+      }
+      halfLoad[key] = {
+        rps: median(runs.map((r) => r.rps)),
+        p50: median(runs.map((r) => r.p50)),
+        p99: median(runs.map((r) => r.p99)),
+      };
+      process.stdout.write(
+        `  half load ${target.name}: ${fmt(halfLoad[key].rps)} req/s, p50 ` +
+          `${fmt(halfLoad[key].p50, 2)} ms, p99 ${fmt(halfLoad[key].p99, 2)} ms\n`,
+      );
+    }
+
+    const n = summary.nginx.rps;
+    const f = summary.fastify.rps;
+    const e = summary.edge.rps;
+    const added = halfLoad.edge.p99 - halfLoad.direct.p99;
+    const lines = [
+      '',
+      `| target | req/s median (min–max) | p99 ms | SUT CPU (cores) | vs nginx | vs @fastify/http-proxy |`,
+      `| --- | --- | --- | --- | --- | --- |`,
+      ...['direct', 'nginx', 'edge', 'fastify'].map((k) => {
+        const s = summary[k];
+        return `| ${s.name} | ${fmt(s.rps)} (${fmt(s.min)}–${fmt(s.max)}) | ${fmt(s.p99, 2)} | ${fmt(s.sutCpu, 2)} | ${fmt(s.rps / n, 2)} | ${fmt(s.rps / f, 2)} |`;
+      }),
+      '',
+      `Half load (${paced} paced connections, ${delayMs} ms between requests each; target ${fmt(half)} req/s):`,
+      '',
+      '| target | req/s | p50 ms | p99 ms |',
+      '| --- | --- | --- | --- |',
+      ...['direct', 'nginx', 'edge'].map(
+        (k) =>
+          `| ${targets.find((t) => t.key === k).name} | ${fmt(halfLoad[k].rps)} | ${fmt(halfLoad[k].p50, 2)} | ${fmt(halfLoad[k].p99, 2)} |`,
+      ),
+      '',
+      `edge router / nginx: ${fmt(e / n, 2)} (target ≥ 0.35) ${e / n >= 0.35 ? 'MET' : 'MISSED'}`,
+      `edge router / @fastify/http-proxy: ${fmt(e / f, 2)} (target ≥ 1.3) ${e / f >= 1.3 ? 'MET' : 'MISSED'}`,
+      `added p99 at half load (edge − direct): ${fmt(added, 2)} ms (target ≤ 3) ${added <= 3 ? 'MET' : 'MISSED'}`,
+      `max foreign CPU during a run: ${fmt(Math.max(...Object.values(summary).map((s) => s.foreign)), 2)} cores (other processes on the machine; > 0.1 means noisy)`,
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+    if (args.json) {
+      writeFileSync(String(args.json), JSON.stringify({ summary, halfLoad, results }, null, 2));
+    }
+  } catch (error) {
+    failed = true;
+    process.stderr.write(`bench:edge failed: ${error.stack ?? error}\n`);
+  } finally {
+    for (const proc of processes.reverse()) await proc.stop();
+    await data.tearDown().catch(() => undefined);
+    if (!args.keep) rmSync(dir, { recursive: true, force: true });
+  }
+  process.exit(failed ? 1 : 0);
+}
+
+await main();

@@ -1,0 +1,168 @@
+// npm run bench:heartbeat — one registry process, many simulated workspaces heartbeating, and
+// in the same run a trivial route (GET /healthz) of the same process as the ceiling.
+// Needs Postgres and Redis as the tests do (TEST_DATABASE_URL / TEST_REDIS_URL to override).
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { load } from '../lib/load.mjs';
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const require = createRequire(import.meta.url);
+const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=')));
+const workspaces = Number(args.workspaces ?? 2000);
+const seconds = Number(args.seconds ?? 10);
+const concurrency = Number(args.concurrency ?? 64);
+
+const build = spawnSync(
+  process.execPath,
+  [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
+  { cwd: repo, stdio: 'inherit' },
+);
+if (build.status !== 0) process.exit(1);
+require(join(repo, 'scripts', 'paths.cjs')).registerBuild(join(repo, 'dist'));
+const { testInfrastructure } = require(join(repo, 'dist/libs/config/src'));
+const db = require(join(repo, 'dist/libs/database/src'));
+const { WorkspaceTokens } = require(join(repo, 'dist/libs/auth/src'));
+
+const infra = testInfrastructure(process.env);
+const url = new URL(infra.databaseUrl);
+url.pathname = `/molecule_bench_${process.pid}`;
+const prefix = `molecule-bench-${process.pid}`;
+const port = 39_000 + (process.pid % 1000);
+
+await db.runMigrations(url.toString());
+const ds = db.createDataSource({ url: url.toString(), poolSize: 4 });
+await ds.initialize();
+let registry;
+try {
+  console.log(`seeding ${workspaces} workspaces with session tokens…`);
+  const org = await ds
+    .getRepository(db.Org)
+    .save({
+      slug: `bench-${process.pid}`,
+      name: 'bench',
+      status: 'running',
+      createdBy: 'platform-admin',
+    });
+  const tokens = new WorkspaceTokens(ds);
+  const sessions = [];
+  for (let i = 0; i < workspaces; i += 200) {
+    const batch = await ds
+      .getRepository(db.Workspace)
+      .save(
+        Array.from({ length: Math.min(200, workspaces - i) }, (_, j) => ({
+          orgId: org.id,
+          name: `w${i + j}`,
+          runtime: 'reference',
+          status: 'online',
+        })),
+      );
+    for (const w of batch) {
+      const bootstrap = await tokens.issueBootstrap(w.id, w.id, 600);
+      const row = await ds
+        .getRepository(db.WorkspaceToken)
+        .findOneByOrFail({ workspaceId: w.id, kind: 'bootstrap' });
+      sessions.push(await tokens.exchange(row.id, w.id));
+      void bootstrap;
+    }
+  }
+
+  registry = spawn(
+    process.execPath,
+    ['-r', './scripts/paths.cjs', 'dist/apps/registry/src/main.js'],
+    {
+      cwd: repo,
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: {
+        PATH: process.env.PATH,
+        DATABASE_URL: url.toString(),
+        REDIS_URL: infra.redisUrl,
+        REDIS_PREFIX: prefix,
+        MASTER_KEY: randomBytes(32).toString('base64'),
+        REGISTRY_PORT: String(port),
+        LOG_LEVEL: 'warn',
+        NODE_ENV: 'production',
+      },
+    },
+  );
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`${base}/readyz`)).ok) break;
+    } catch {}
+    if (i > 150) throw new Error('the registry did not start');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const beat = JSON.stringify({
+    status: 'ok',
+    activeTasks: 1,
+    errorRate: 0,
+    usage: { tasksTotal: 10 },
+  });
+  const heartbeat = () =>
+    load({
+      url: `${base}/registry/heartbeat`,
+      method: 'POST',
+      seconds,
+      concurrency,
+      body: () => beat,
+      headers: (i) => ({ authorization: `Bearer ${sessions[i % sessions.length]}` }),
+    });
+  const trivial = () => load({ url: `${base}/healthz`, seconds, concurrency });
+
+  console.log('warming up (every workspace beats once)…');
+  await load({
+    url: `${base}/registry/heartbeat`,
+    method: 'POST',
+    seconds: 0,
+    concurrency: 1,
+    body: () => beat,
+    headers: () => ({}),
+  }).catch(() => undefined);
+  for (let i = 0; i < sessions.length; i += concurrency) {
+    await Promise.all(
+      sessions
+        .slice(i, i + concurrency)
+        .map((token) =>
+          fetch(`${base}/registry/heartbeat`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+            body: beat,
+          }),
+        ),
+    );
+  }
+  await load({ url: `${base}/healthz`, seconds: 2, concurrency });
+  await load({
+    url: `${base}/registry/heartbeat`,
+    method: 'POST',
+    seconds: 3,
+    concurrency,
+    body: () => beat,
+    headers: (i) => ({ authorization: `Bearer ${sessions[i % sessions.length]}` }),
+  });
+  const ceiling = await trivial();
+  const beats = await heartbeat();
+  const fmt = (r) =>
+    `${Math.round(r.rate).toString().padStart(7)} req/s   p50 ${r.p50.toFixed(2)} ms   p99 ${r.p99.toFixed(2)} ms   errors ${r.errors}   ${JSON.stringify(r.statuses)}`;
+  console.log(
+    `\nregistry, one process, ${workspaces} workspaces, ${concurrency} connections, ${seconds} s each`,
+  );
+  console.log(`trivial GET /healthz      ${fmt(ceiling)}`);
+  console.log(`POST /registry/heartbeat  ${fmt(beats)}`);
+  console.log(`ratio heartbeat / trivial ${(beats.rate / ceiling.rate).toFixed(2)}`);
+  const ok =
+    beats.rate >= 5000 && beats.p99 < 50 && beats.rate / ceiling.rate >= 0.4 && beats.errors === 0;
+  console.log(`targets (>= 5000/s, p99 < 50 ms, >= 0.4x trivial): ${ok ? 'met' : 'NOT met'}`);
+} finally {
+  registry?.kill('SIGTERM');
+  await ds.destroy();
+  await db.dropDatabase(url.toString());
+  const { Redis } = require('ioredis');
+  const redis = new Redis(infra.redisUrl);
+  const keys = await redis.keys(`${prefix}*`);
+  if (keys.length) await redis.del(...keys);
+  redis.disconnect();
+}
