@@ -54,7 +54,16 @@ export default tseslint.config(
   },
   {
     // Tooling and tests set up environments for the code under test.
-    files: ['libs/config/src/**', 'scripts/**', 'test/**', 'libs/testing/src/**', 'jest*.ts'],
+    files: [
+      'libs/config/src/**',
+      'scripts/**',
+      'test/**',
+      'bench/**',
+      'libs/testing/src/**',
+      'jest*.ts',
+      '**/*.spec.ts',
+      '**/*.int-spec.ts',
+    ],
     rules: { 'no-restricted-properties': 'off' },
   },
   {

@@ -34,14 +34,14 @@ export class AgentSettingsError extends Error {
 
 // Containers must listen on every interface to be reachable through the published port; the
 // local driver sets HOST=127.0.0.1.
-const DEFAULT_HOST = '0.0.0.0';
-const DEFAULT_HEALTH_PATH = '/health';
-const MIN_TOKEN_LENGTH = 32;
+export const DEFAULT_HOST = '0.0.0.0';
+export const DEFAULT_HEALTH_PATH = '/health';
+export const MIN_TOKEN_LENGTH = 32;
 // RFC 6750 b64token: a token outside it could never arrive in an `Authorization: Bearer` header.
-const BEARER_TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+export const BEARER_TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 // A DNS label, since the slug is the tenant's subdomain.
 const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
-const HEALTH_PATH = /^\/[\x21-\x7e]*$/;
+export const HEALTH_PATH = /^\/[\x21-\x7e]*$/;
 
 /** Reads the JSON config file named by MOLECULE_CONFIG. */
 export function loadConfig(env: AgentEnv): LoadedConfig {
@@ -148,7 +148,7 @@ export function readTenantSettings(env: AgentEnv, loaded: LoadedConfig): TenantS
   };
 }
 
-function parsePort(value: string | undefined): number | undefined {
+export function parsePort(value: string | undefined): number | undefined {
   if (value === undefined || !/^[0-9]{1,5}$/.test(value)) return undefined;
   const port = Number(value);
   return port >= 1 && port <= 65535 ? port : undefined;
@@ -159,6 +159,6 @@ function isRole(value: unknown): value is AgentRole {
 }
 
 // An empty variable counts as unset, as in the control plane's own configuration.
-function nonEmpty(value: string | undefined): string | undefined {
+export function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value === '' ? undefined : value;
 }

@@ -1,32 +1,47 @@
-import type { Server } from 'node:http';
 import { AgentSettingsError, loadConfig, readTenantSettings, resolveRole } from './agent-settings';
 import type { AgentEnv } from './agent-settings';
-import { closeOnSignals, listen, logLine } from './server-lifecycle';
+import { closeOnSignals, listen, logError, logLine } from './server-lifecycle';
 import { createTenantHost } from './tenant-host';
+import { readWorkspaceSettings } from './workspace-settings';
+import type { WorkspaceSettings } from './workspace-settings';
+import { WorkspaceRuntime, reportConfigFailure } from './workspace-runtime';
 
 /**
  * The reference host runtime, booted from the files and variables libs/boot renders (in a
- * container on EC2, as a child process locally). It imports only node built-ins: it runs as a
- * plain `node` process, without the control plane's libraries or Nest.
+ * container on EC2, as a child process locally). It imports only node built-ins and
+ * `@a2a-js/sdk`: it runs as a plain `node` process, without the control plane's libraries or Nest.
  */
 async function main(env: AgentEnv): Promise<void> {
   const loaded = loadConfig(env);
   const role = resolveRole(env, loaded);
-  let server: Server;
-  let fields: Record<string, unknown>;
   switch (role) {
     case 'tenant': {
       const settings = readTenantSettings(env, loaded);
-      server = createTenantHost(settings);
+      const server = createTenantHost(settings);
       const address = await listen(server, settings.host, settings.port);
-      fields = { role, org: settings.orgSlug, host: address.address, port: address.port };
-      break;
+      closeOnSignals(server, () => process.exit(0));
+      logLine('listening', {
+        role,
+        org: settings.orgSlug,
+        host: address.address,
+        port: address.port,
+      });
+      return;
     }
-    case 'workspace':
-      throw new AgentSettingsError('MOLECULE_ROLE "workspace" is not implemented yet');
+    case 'workspace': {
+      let settings: WorkspaceSettings;
+      try {
+        settings = readWorkspaceSettings(env, loaded);
+      } catch (error) {
+        if (!(error instanceof AgentSettingsError)) throw error;
+        // Stage `config`: tell the registry too, if it can be reached, then exit as below.
+        const reported = await reportConfigFailure(env, loaded, error.message);
+        logError('workspace agent failed', { stage: 'config', error: error.message, reported });
+        process.exit(1);
+      }
+      process.exit(await new WorkspaceRuntime(settings).run());
+    }
   }
-  closeOnSignals(server, () => process.exit(0));
-  logLine('listening', fields);
 }
 
 // The one place that reads the environment: this runtime has no @molecule/config to do it.

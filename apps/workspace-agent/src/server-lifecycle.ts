@@ -10,6 +10,11 @@ export function logLine(msg: string, fields: Record<string, unknown> = {}): void
   process.stdout.write(`${JSON.stringify({ level: 'info', time: Date.now(), msg, ...fields })}\n`);
 }
 
+/** The same line at level error, on stderr, where hosts look for why a process stopped. */
+export function logError(msg: string, fields: Record<string, unknown> = {}): void {
+  process.stderr.write(`${JSON.stringify({ level: 'error', time: Date.now(), msg, ...fields })}\n`);
+}
+
 /** Resolves once the server listens; rejects on EADDRINUSE and the like. */
 export function listen(server: Server, host: string, port: number): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
@@ -29,11 +34,25 @@ export function listen(server: Server, host: string, port: number): Promise<Addr
 export function closeOnSignals(server: Server, onClosed: (signal: NodeJS.Signals) => void): void {
   const stop = (signal: NodeJS.Signals): void => {
     logLine('shutting down', { signal });
-    server.close(() => onClosed(signal));
-    // Idle keep-alive connections would otherwise hold close() open until they time out.
-    server.closeIdleConnections();
-    setTimeout(() => server.closeAllConnections(), DRAIN_TIMEOUT_MS).unref();
+    void closeServer(server).then(() => onClosed(signal));
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
+}
+
+/**
+ * Stops accepting connections and resolves once in-flight requests have finished, or once the
+ * drain deadline has cut them off. Resolves at once for a server that never listened.
+ */
+export function closeServer(server: Server): Promise<void> {
+  return new Promise((done) => {
+    if (!server.listening) {
+      done();
+      return;
+    }
+    server.close(() => done());
+    // Idle keep-alive connections would otherwise hold close() open until they time out.
+    server.closeIdleConnections();
+    setTimeout(() => server.closeAllConnections(), DRAIN_TIMEOUT_MS).unref();
+  });
 }

@@ -49,10 +49,11 @@ describe('registry: registration and heartbeats', () => {
     const body = first.json<{ sessionToken: string; heartbeatIntervalSeconds: number }>();
     expect(body.sessionToken).toMatch(/^mol_ws_/);
     expect(body.heartbeatIntervalSeconds).toBe(1);
+    // A self-reported endpoint is not trusted: the address stays what the provisioner recorded.
     expect(await workspace(ws.id)).toMatchObject({
       status: 'online',
       agentCard: card,
-      address: 'http://127.0.0.1:9',
+      address: null,
     });
 
     // Used once: never again.

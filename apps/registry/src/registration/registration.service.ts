@@ -35,6 +35,7 @@ export class RegistrationService {
    * Bootstrap token → session token (once), or a session token re-registering after a restart.
    * Either way the workspace is `online` from here, with its agent card and endpoint.
    */
+  /** The endpoint a runtime reports is not stored: the provisioner records where it really is. */
   async register(principal: WorkspacePrincipal, dto: RegisterDto) {
     // The token decides who is calling; a body naming another workspace is refused, not trusted.
     if (dto.workspaceId !== principal.workspaceId) {
@@ -55,7 +56,6 @@ export class RegistrationService {
           status: WorkspaceStatus.Online,
           // TypeORM's partial-entity type cannot express an arbitrary JSON object column.
           agentCard: (dto.agentCard ?? null) as QueryDeepPartialEntity<Workspace>['agentCard'],
-          address: dto.endpoint ?? null,
           lastHeartbeatAt: now,
           onlineAt: now,
           bootStage: 'online',
