@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { freePort, isAlive, REPO, waitFor } from './helpers';
+import { build, freePort, isAlive, REPO, waitFor } from './helpers';
 
 /** `npm start` as a user runs it, on ports and a database of its own. */
 describe('npm start', () => {
@@ -23,6 +23,9 @@ describe('npm start', () => {
   const instancesDir = mkdtempSync(join(tmpdir(), 'molecule-e2e-instances-'));
 
   beforeAll(async () => {
+    // npm start compiles first; compiling here keeps the 30 s readiness clock about the services
+    // (a first start on a slow machine also spends ~10–20 s in tsc).
+    build();
     ports = {
       api: await freePort(),
       registry: await freePort(),
@@ -185,6 +188,30 @@ describe('npm start', () => {
       }
     });
 
+    it('deploys a workspace to online in under 3 s, with its agent card', async () => {
+      const started = Date.now();
+      const created = await api('/v1/orgs/e2e-first/workspaces', {
+        method: 'POST',
+        body: JSON.stringify({ name: 'echo', runtime: 'reference' }),
+      });
+      expect(created.status).toBe(202);
+      const { workspace } = (await created.json()) as { workspace: { id: string } };
+      const online = await waitFor(
+        'the workspace to be online',
+        async () => {
+          const body = (await (
+            await api(`/v1/orgs/e2e-first/workspaces/${workspace.id}`)
+          ).json()) as {
+            workspace: { status: string; agentCard: { name?: string } | null };
+          };
+          return body.workspace.status === 'online' ? body.workspace : undefined;
+        },
+        3_000,
+      );
+      expect(Date.now() - started).toBeLessThan(3_000);
+      expect(online.agentCard).not.toBeNull();
+    });
+
     it('deletes an org: its tenant process ends and the receipt lists it', async () => {
       const accepted = await api('/v1/orgs/e2e-first', {
         method: 'DELETE',
@@ -202,6 +229,7 @@ describe('npm start', () => {
         15_000,
       );
       expect(receipt.removed['terminate-hosts'].instanceIds).toHaveLength(1);
+      expect(receipt.removed['delete-workspaces'].instanceIds).toHaveLength(1);
       await api('/v1/orgs/e2e-browser', {
         method: 'DELETE',
         body: JSON.stringify({ confirm: 'e2e-browser' }),
@@ -235,14 +263,14 @@ describe('npm start', () => {
     for (const port of Object.values(ports)) {
       await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
     }
-    // The orgs were deleted, so no tenant host process of this run is left either.
+    // The orgs were deleted, so no tenant host or workspace process of this run is left either.
     const tenants = readdirSync(instancesDir).map(
       (dir) =>
         JSON.parse(readFileSync(join(instancesDir, dir, 'instance.json'), 'utf8')) as {
           pid?: number;
         },
     );
-    expect(tenants).toHaveLength(2);
+    expect(tenants).toHaveLength(3);
     for (const tenant of tenants)
       expect(tenant.pid !== undefined && isAlive(tenant.pid)).toBe(false);
   });
