@@ -218,6 +218,48 @@ describe('renderCloudConfig', () => {
   });
 });
 
+describe('renderCloudConfig for a workspace', () => {
+  const bootstrap = `mol_wb_${randomBytes(32).toString('base64url')}`;
+  const workspace = (overrides: Partial<BootSpec> = {}) =>
+    tenantSpec({
+      role: 'workspace',
+      config: { workspaceId: 'w-1', registryUrl: 'https://registry.example.test' },
+      secrets: {
+        WORKSPACE_BOOTSTRAP_TOKEN: bootstrap,
+        ANTHROPIC_API_KEY: 'sk-test-value-0123456789',
+      },
+      install: [['docker', 'pull', 'molecule/claude-agent:latest']],
+      ...overrides,
+    });
+
+  it('writes config.yaml and the bootstrap token only into the 0600 env file', () => {
+    const doc = renderCloudConfig(workspace());
+    expect(doc).toContain('"/etc/molecule/config.yaml"');
+    const envStart = doc.indexOf('"/etc/molecule/molecule.env"');
+    expect(envStart).toBeGreaterThan(0);
+    expect(doc.slice(envStart, envStart + 200)).toContain('permissions: "0600"');
+    expect(doc.split(bootstrap)).toHaveLength(2);
+    expect(doc.indexOf(bootstrap)).toBeGreaterThan(envStart);
+  });
+
+  it('installs Docker and the runtime only when there is no pre-baked image', () => {
+    const installing = renderCloudConfig(workspace());
+    expect(installing).toContain('"docker.io"');
+    expect(installing).toContain('["docker", "pull", "molecule/claude-agent:latest"]');
+    const prebaked = renderCloudConfig(workspace({ prebaked: true }));
+    expect(prebaked).not.toContain('docker.io');
+    expect(prebaked).not.toContain('package_update');
+    expect(prebaked).not.toContain('"docker", "pull"');
+    expect(prebaked).toContain('"enable", "--now", "molecule-workspace.service"]');
+  });
+
+  it('has no set -x, no debug server, and fits in 16 KB', () => {
+    const doc = renderCloudConfig(workspace());
+    expect(doc).not.toMatch(/set -x|debug/i);
+    expect(toUserData(doc).userData.length).toBeLessThan(16_384);
+  });
+});
+
 describe('toUserData', () => {
   it('gzips text above 12 KiB and the result round-trips', () => {
     // Realistic bulk (a long config) compresses well.

@@ -99,6 +99,21 @@ describe('cloud-init schema', () => {
     expect(result).toEqual({ code: 0, output: expect.stringContaining('Valid cloud-config') });
   });
 
+  it.each([
+    ['installing its runtime', {}],
+    ['on a pre-baked image', { prebaked: true }],
+  ])('accepts the user data of a workspace %s, with its bootstrap token', async (_case, extra) => {
+    const spec = tenantSpec({
+      role: 'workspace',
+      config: { workspaceId: 'w-1', registryUrl: 'https://registry.example.test' },
+      secrets: { WORKSPACE_BOOTSTRAP_TOKEN: `mol_wb_${'a'.repeat(43)}` },
+      install: [['docker', 'pull', 'molecule/claude-agent:latest']],
+      ...extra,
+    });
+    const result = await schemaCheck(renderCloudConfig(spec));
+    expect(result).toEqual({ code: 0, output: expect.stringContaining('Valid cloud-config') });
+  });
+
   it('refuses a broken document, so the check above can fail', async () => {
     const result = await schemaCheck('#cloud-config\npackage_update: true\nwrite_files: 5\n');
     expect(result.code).not.toBe(0);
