@@ -5,7 +5,7 @@ import { COMPUTE_DRIVER, type ComputeDriver } from '@molecule/compute';
 import { EnvelopeCipher } from '@molecule/crypto';
 import { ApiKey, AuditEvent, Operation, Org, OrgDataKey, TenantInstance } from '@molecule/database';
 import { QueueName } from '@molecule/jobs';
-import { ROUTE_PUBLISHERS, type RoutePublisher } from '@molecule/routes';
+import { CloudflareApiDouble, ROUTE_PUBLISHERS, type RoutePublisher } from '@molecule/routes';
 import { eventually, startTestSystem, TEST_ADMIN_TOKEN, type TestSystem } from '@molecule/testing';
 import type { Queue } from 'bullmq';
 import { apiService } from '../../../api/src/api.service-definition';
@@ -20,8 +20,23 @@ describe('org lifecycle (api + provisioner, local driver)', () => {
   /** Every API response body, to prove the tenant credential never appears in one. */
   const responses: string[] = [];
 
+  let cloudflare: CloudflareApiDouble;
+
   beforeAll(async () => {
+    // Routes go to Redis (the edge router's table) and to Workers KV, here a local double of
+    // the Cloudflare API driven by the real SDK.
+    const kv = {
+      apiToken: 'cf-test-token-0123456789',
+      accountId: 'a'.repeat(32),
+      namespaceId: 'b'.repeat(32),
+    };
+    cloudflare = await CloudflareApiDouble.start(kv);
     system = await startTestSystem([apiService, provisionerService], {
+      ROUTE_PUBLISHER: 'cloudflare',
+      CLOUDFLARE_API_TOKEN: kv.apiToken,
+      CLOUDFLARE_ACCOUNT_ID: kv.accountId,
+      CLOUDFLARE_KV_NAMESPACE_ID: kv.namespaceId,
+      CLOUDFLARE_BASE_URL: cloudflare.baseUrl,
       ORPHAN_GRACE_SECONDS: '0',
       RECONCILE_INTERVAL_SECONDS: '3600',
       TENANT_HEALTH_TIMEOUT_SECONDS: '30',
@@ -34,6 +49,7 @@ describe('org lifecycle (api + provisioner, local driver)', () => {
     for (const instance of await compute.listManaged())
       await compute.terminate(instance.instanceId);
     await system.close();
+    await cloudflare.close();
   });
 
   const api = async (method: 'GET' | 'POST' | 'DELETE', url: string, body?: object) => {
@@ -114,6 +130,10 @@ describe('org lifecycle (api + provisioner, local driver)', () => {
       generation: 1,
     });
     expect(route?.credential).toBe(host.adminTokenCiphertext);
+    expect(JSON.parse(cloudflare.value('route:lifecycle') ?? '{}')).toMatchObject({
+      orgId: org.id,
+      generation: 1,
+    });
     // Logged for the closing note: local provisioning time in this test (ts-node agent).
     expect(elapsed).toBeLessThan(30_000);
   });
@@ -193,6 +213,7 @@ describe('org lifecycle (api + provisioner, local driver)', () => {
     expect(['terminated', undefined]).toContain((await compute.describe(first.instanceId))?.state);
     await expect(fetch(`http://${first.address}:${first.port}/health`)).rejects.toThrow();
     expect(await routes.get('lifecycle')).toBeUndefined();
+    expect(cloudflare.value('route:lifecycle')).toBeUndefined();
     const ds = system.db.dataSource;
     expect(await ds.getRepository(ApiKey).countBy({ orgId: first.id })).toBe(0);
     expect(await ds.getRepository(OrgDataKey).countBy({ orgId: first.id })).toBe(0);
