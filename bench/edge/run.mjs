@@ -4,6 +4,9 @@
 //
 //   node bench/edge/run.mjs [--duration 10] [--reps 3] [--connections 64] [--keep]
 //
+// `--only direct,edge` measures a subset; `--half 4000` sets the half-load rate instead of
+// deriving it from the router's measured maximum.
+//
 // Needs: a build (`npm run build`, which the npm script runs first), Postgres and Redis (the same
 // as the tests: TEST_DATABASE_URL, TEST_REDIS_URL or their defaults), and nginx, wrk and taskset.
 import { execFileSync, spawn } from 'node:child_process';
@@ -140,6 +143,8 @@ function processTicks(pids) {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       total += Number(fields[11]) + Number(fields[12]);
+      // For this process, also its reaped children (each wrk run): cutime + cstime.
+      if (pid === process.pid) total += Number(fields[13]) + Number(fields[14]);
     } catch {
       // exited
     }
@@ -409,6 +414,7 @@ async function main() {
   try {
     const ports = {
       upstream: await freePort(),
+      direct: await freePort(),
       nginx: await freePort(),
       edge: await freePort(),
       fastify: await freePort(),
@@ -422,6 +428,13 @@ async function main() {
       String(ports.upstream),
     ]);
     processes.push(upstream);
+    // "Direct" runs hit a second copy on the proxies' core, as in the reference measurements: the
+    // same topology minus the proxy (the load generator alone on the other core).
+    const direct = await startProcess('upstream-direct', SUT_CORE, process.execPath, [
+      join(ROOT, 'bench/edge/upstream.mjs'),
+      String(ports.direct),
+    ]);
+    processes.push(direct);
 
     writeFileSync(
       join(dir, 'nginx.conf'),
@@ -441,7 +454,15 @@ async function main() {
       'edge-router',
       SUT_CORE,
       process.execPath,
-      ['-r', './scripts/paths.cjs', 'dist/apps/edge-router/src/main.js'],
+      [
+        // V8's tick log survives the signal that stops the router (a --cpu-prof would not).
+        ...(args.profile
+          ? ['--prof', '--no-logfile-per-isolate', `--logfile=${resolve(String(args.profile))}`]
+          : []),
+        '-r',
+        './scripts/paths.cjs',
+        'dist/apps/edge-router/src/main.js',
+      ],
       {
         env: {
           PATH: env.PATH,
@@ -476,6 +497,7 @@ async function main() {
 
     const probe = { 'x-api-key': data.visitorKey };
     await waitHttp(ports.upstream, host, '/', { authorization: 'Bearer direct' });
+    await waitHttp(ports.direct, host, '/', { authorization: 'Bearer direct' });
     for (const [name, port] of [
       ['nginx', ports.nginx],
       ['edge-router', ports.edge],
@@ -489,13 +511,20 @@ async function main() {
       if ((await httpStatus(port, host, '/', {})) !== 401) throw new Error(`${name} let anyone in`);
     }
 
+    if (args.hold) {
+      // For experiments by hand: everything stays up until Ctrl-C.
+      process.stdout.write(`${JSON.stringify({ ports, host, visitorKey: data.visitorKey })}\n`);
+      await new Promise((done) => process.once('SIGINT', done));
+      return;
+    }
+
     const targets = [
       {
         name: 'direct (upstream, no proxy)',
         key: 'direct',
-        port: ports.upstream,
+        port: ports.direct,
         headers: { Host: host, Authorization: 'Bearer direct' },
-        pids: () => [upstream.child.pid],
+        pids: () => [direct.child.pid],
       },
       {
         name: 'nginx reverse proxy',
@@ -520,13 +549,16 @@ async function main() {
       },
     ];
 
+    // `--only edge,nginx` measures a subset (for quick experiments; ratios need all four).
+    const only = args.only ? new Set(String(args.only).split(',')) : undefined;
+    const measured = only ? targets.filter((t) => only.has(t.key)) : targets;
     const results = Object.fromEntries(targets.map((t) => [t.key, []]));
     process.stdout.write(
       `bench:edge: ${REPS} × ${DURATION}s per target, wrk -t2 -c${CONNECTIONS} on core ${LOAD_CORE} ` +
         `(with the upstream), proxies on core ${SUT_CORE}\n`,
     );
     for (let rep = 0; rep < REPS; rep++) {
-      for (const target of targets) {
+      for (const target of measured) {
         const run = await measure(target, { duration: DURATION, connections: CONNECTIONS });
         results[target.key].push(run);
         process.stdout.write(
@@ -558,13 +590,17 @@ async function main() {
 
     // Latency at half of the router's maximum rate: each of N connections waits `delay` ms
     // between requests (wrk's `delay()`), N chosen so that N / (delay + latency) ≈ half the rate.
-    const half = summary.edge.rps / 2;
+    const half = args.half ? Number(args.half) : summary.edge.rps / 2;
     const delayMs = 5;
     const paced = Math.max(1, Math.round((half * (delayMs + 0.3)) / 1000));
     const script = pacedScript(dir, delayMs);
     const halfLoad = {};
     for (const key of ['direct', 'edge', 'nginx']) {
       const target = targets.find((t) => t.key === key);
+      if (only && !only.has(key)) {
+        halfLoad[key] = { rps: NaN, p50: NaN, p99: NaN };
+        continue;
+      }
       const runs = [];
       for (let rep = 0; rep < REPS; rep++) {
         runs.push(

@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { load } from '../lib/load.mjs';
+import { hasWrk, wrk } from '../lib/wrk.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const require = createRequire(import.meta.url);
@@ -38,27 +39,23 @@ await ds.initialize();
 let registry;
 try {
   console.log(`seeding ${workspaces} workspaces with session tokens…`);
-  const org = await ds
-    .getRepository(db.Org)
-    .save({
-      slug: `bench-${process.pid}`,
-      name: 'bench',
-      status: 'running',
-      createdBy: 'platform-admin',
-    });
+  const org = await ds.getRepository(db.Org).save({
+    slug: `bench-${process.pid}`,
+    name: 'bench',
+    status: 'running',
+    createdBy: 'platform-admin',
+  });
   const tokens = new WorkspaceTokens(ds);
   const sessions = [];
   for (let i = 0; i < workspaces; i += 200) {
-    const batch = await ds
-      .getRepository(db.Workspace)
-      .save(
-        Array.from({ length: Math.min(200, workspaces - i) }, (_, j) => ({
-          orgId: org.id,
-          name: `w${i + j}`,
-          runtime: 'reference',
-          status: 'online',
-        })),
-      );
+    const batch = await ds.getRepository(db.Workspace).save(
+      Array.from({ length: Math.min(200, workspaces - i) }, (_, j) => ({
+        orgId: org.id,
+        name: `w${i + j}`,
+        runtime: 'reference',
+        status: 'online',
+      })),
+    );
     for (const w of batch) {
       const bootstrap = await tokens.issueBootstrap(w.id, w.id, 600);
       const row = await ds
@@ -101,16 +98,30 @@ try {
     errorRate: 0,
     usage: { tasksTotal: 10 },
   });
+  const useWrk = hasWrk() && args.generator !== 'node';
+  const luaTokens = sessions.map((t) => `"${t}"`).join(',\n');
+  const heartbeatScript = `local tokens = {${luaTokens}}
+local body = '${beat}'
+local i = 0
+request = function()
+  i = i + 1
+  return wrk.format("POST", "/registry/heartbeat", { ["Authorization"] = "Bearer " .. tokens[(i % #tokens) + 1], ["Content-Type"] = "application/json" }, body)
+end`;
   const heartbeat = () =>
-    load({
-      url: `${base}/registry/heartbeat`,
-      method: 'POST',
-      seconds,
-      concurrency,
-      body: () => beat,
-      headers: (i) => ({ authorization: `Bearer ${sessions[i % sessions.length]}` }),
-    });
-  const trivial = () => load({ url: `${base}/healthz`, seconds, concurrency });
+    useWrk
+      ? wrk({ url: base, seconds, concurrency, script: heartbeatScript })
+      : load({
+          url: `${base}/registry/heartbeat`,
+          method: 'POST',
+          seconds,
+          concurrency,
+          body: () => beat,
+          headers: (i) => ({ authorization: `Bearer ${sessions[i % sessions.length]}` }),
+        });
+  const trivial = () =>
+    useWrk
+      ? wrk({ url: `${base}/healthz`, seconds, concurrency })
+      : load({ url: `${base}/healthz`, seconds, concurrency });
 
   console.log('warming up (every workspace beats once)…');
   await load({
@@ -123,15 +134,13 @@ try {
   }).catch(() => undefined);
   for (let i = 0; i < sessions.length; i += concurrency) {
     await Promise.all(
-      sessions
-        .slice(i, i + concurrency)
-        .map((token) =>
-          fetch(`${base}/registry/heartbeat`, {
-            method: 'POST',
-            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-            body: beat,
-          }),
-        ),
+      sessions.slice(i, i + concurrency).map((token) =>
+        fetch(`${base}/registry/heartbeat`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: beat,
+        }),
+      ),
     );
   }
   await load({ url: `${base}/healthz`, seconds: 2, concurrency });

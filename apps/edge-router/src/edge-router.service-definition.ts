@@ -1,8 +1,14 @@
 import type { ServiceDefinition } from '@molecule/platform';
+import type { EdgeRouterOptions } from './edge-router.options';
 import { EdgeRouterModule } from './edge-router.module';
 
-export const edgeRouterService: ServiceDefinition = {
-  name: 'edge-router',
-  module: (config, logDestination) => EdgeRouterModule.forRoot(config, logDestination),
-  port: (config) => config.ports.edgeRouter,
-};
+/** The edge router with non-default tuning (tests and the benchmark use shorter TTLs, say). */
+export function createEdgeRouterService(options: EdgeRouterOptions = {}): ServiceDefinition {
+  return {
+    name: 'edge-router',
+    module: (config, logDestination) => EdgeRouterModule.forRoot(config, logDestination, options),
+    port: (config) => config.ports.edgeRouter,
+  };
+}
+
+export const edgeRouterService: ServiceDefinition = createEdgeRouterService();

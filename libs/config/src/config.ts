@@ -139,7 +139,7 @@ const schema = z.object({
   EC2_ADMIN_CIDR: z
     .string()
     .refine((v) => isCidr(v), 'must be a CIDR range')
-    .refine((v) => v !== '0.0.0.0/0', 'must not be 0.0.0.0/0')
+    .refine((v) => !v.endsWith('/0'), 'must not be a /0 range')
     .optional(),
   EC2_INSTANCE_TYPES: z
     .string()
@@ -148,7 +148,14 @@ const schema = z.object({
       'must look like standard=t3.small,large=t3.large',
     )
     .default('standard=t3.small,large=t3.large'),
-  CLOUDFLARE_API_TOKEN: z.string().min(1).optional(),
+  CLOUDFLARE_API_TOKEN: z
+    .string()
+    .min(1)
+    .refine(
+      (value) => !value.startsWith('change-me'),
+      'must be replaced: it is the placeholder from .env.example',
+    )
+    .optional(),
   CLOUDFLARE_ACCOUNT_ID: z
     .string()
     .regex(/^[0-9a-f]{32}$/, 'must be a 32-character hex account id')

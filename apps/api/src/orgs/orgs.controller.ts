@@ -60,8 +60,9 @@ export class OrgsController {
     @Query('limit', new DefaultValuePipe(50), new ParseIntPipe()) limit: number,
     @Query('after') after?: string,
   ) {
-    const orgs = await this.orgs.list(principal, Math.min(Math.max(limit, 1), 200), after);
-    return { orgs, next: orgs.length ? orgs[orgs.length - 1].slug : null };
+    const page = Math.min(Math.max(limit, 1), 200);
+    const orgs = await this.orgs.list(principal, page, after);
+    return { orgs, next: orgs.length === page ? orgs[orgs.length - 1].slug : null };
   }
 
   @Get(':slug')

@@ -7,10 +7,29 @@ import { SecretValue, Workspace, WorkspaceStatus, type Org } from '@molecule/dat
 import { SECRET_NAME } from '@molecule/runtimes';
 import { IsNull, Not, type DataSource, type EntityManager } from 'typeorm';
 
+/** Names the boot contract sets itself; a secret may not shadow them. */
+const RESERVED =
+  /^(MOLECULE_.*|PORT|HOST|PATH|NODE_OPTIONS|WORKSPACE_BOOTSTRAP_TOKEN|TENANT_ADMIN_TOKEN)$/;
+
 export function assertSecretName(name: string): void {
   if (!SECRET_NAME.test(name)) {
     throw new BadRequestException(
       'A secret name is 1–128 of A–Z, 0–9 and _, starting with a letter',
+    );
+  }
+  if (RESERVED.test(name)) throw new BadRequestException(`${name} is reserved by the runtime`);
+}
+
+/** Secrets travel as env-file lines: no line breaks or control characters. */
+export function assertSecretValue(name: string, value: string): void {
+  // eslint-disable-next-line no-control-regex
+  if (
+    value.length === 0 ||
+    value.length > 65_536 ||
+    /[\u0000-\u001f\u007f\u2028\u2029]/.test(value)
+  ) {
+    throw new BadRequestException(
+      `The value of ${name} must be 1–65536 characters without line breaks or control characters`,
     );
   }
 }
@@ -37,6 +56,7 @@ export class SecretsService {
     principal: Principal,
   ) {
     assertSecretName(name);
+    assertSecretValue(name, value);
     if (workspaceId) await this.assertWorkspace(org, workspaceId);
     const ciphertext = await this.cipher.encrypt(org.id, value);
     await this.dataSource.transaction(async (tx) => {

@@ -26,7 +26,7 @@ import { RuntimeCatalog } from '@molecule/runtimes';
 import type { Queue } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import { In, Not, type DataSource, type EntityManager } from 'typeorm';
-import { assertSecretName, SecretsService } from '../secrets/secrets.service';
+import { assertSecretName, assertSecretValue, SecretsService } from '../secrets/secrets.service';
 import type { CreateWorkspaceDto } from './workspace.dto';
 
 type WorkspaceOperation =
@@ -85,9 +85,9 @@ export class WorkspacesService {
     const own = dto.secrets ?? {};
     for (const [name, value] of Object.entries(own)) {
       assertSecretName(name);
-      if (typeof value !== 'string' || value.length === 0 || value.length > 65_536) {
-        throw new BadRequestException(`secrets.${name} must be a non-empty string`);
-      }
+      if (typeof value !== 'string')
+        throw new BadRequestException(`secrets.${name} must be a string`);
+      assertSecretValue(name, value);
     }
     if (dto.parentId) await this.get(org, dto.parentId);
     const missing = this.catalog.missingKeys(runtime, [

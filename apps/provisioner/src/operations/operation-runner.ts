@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { APP_CONFIG, type AppConfig } from '@molecule/config';
-import { OperationsRepository } from '@molecule/database';
+import { OperationsRepository, OperationStatus } from '@molecule/database';
+import { UnrecoverableError } from 'bullmq';
 import { operationsChannel } from '@molecule/jobs';
 import { REDIS } from '@molecule/redis';
 import type { Redis } from 'ioredis';
@@ -32,7 +33,12 @@ export class OperationRunner {
     name: string,
     work: () => Promise<T>,
   ): Promise<T> {
-    const done = await this.operations.completedStep(operationId, name);
+    const operation = await this.operations.find(operationId);
+    // Superseded (a delete or restart took over) or finished elsewhere: stop at this boundary.
+    if (operation?.status !== OperationStatus.Running) {
+      throw new UnrecoverableError(`operation ${operationId} is ${operation?.status ?? 'gone'}`);
+    }
+    const done = operation.steps.find((s) => s.name === name && s.endedAt && !s.error);
     if (done) return done.result as T;
     await this.operations.startStep(operationId, name);
     await this.announce(operationId);

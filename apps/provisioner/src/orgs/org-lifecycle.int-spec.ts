@@ -64,12 +64,24 @@ describe('org lifecycle (api + provisioner, local driver)', () => {
   };
   const orgRow = (slug: string) =>
     system.db.dataSource.getRepository(Org).findOneByOrFail({ slug });
-  const waitForStatus = (slug: string, status: string, timeoutMs = 30_000) =>
-    eventually(
-      `${slug} to be ${status}`,
-      async () => ((await orgRow(slug)).status === status ? true : undefined),
-      timeoutMs,
-    );
+  const waitForStatus = async (slug: string, status: string, timeoutMs = 30_000) => {
+    try {
+      await eventually(
+        `${slug} to be ${status}`,
+        async () => ((await orgRow(slug)).status === status ? true : undefined),
+        timeoutMs,
+      );
+    } catch (error) {
+      // Say why: the org's operations, with their steps and errors.
+      const org = await orgRow(slug);
+      const ops = await system.db.dataSource
+        .getRepository(Operation)
+        .findBy({ resourceId: org.id });
+      throw new Error(
+        `${(error as Error).message}; org is ${org.status}; operations: ${JSON.stringify(ops)}`,
+      );
+    }
+  };
   const tenantToken = async (orgId: string) => {
     const host = await system.db.dataSource
       .getRepository(TenantInstance)
@@ -203,9 +215,13 @@ describe('org lifecycle (api + provisioner, local driver)', () => {
     await waitForStatus('lifecycle', 'deleted', 60_000);
     terminate.mockRestore();
 
-    const operation = await system.db.dataSource
-      .getRepository(Operation)
-      .findOneByOrFail({ resourceId: first.id, kind: 'org.delete' });
+    // The org is marked deleted by the last step; the operation finishes just after it.
+    const operation = await eventually('the delete operation to succeed', async () => {
+      const row = await system.db.dataSource
+        .getRepository(Operation)
+        .findOneByOrFail({ resourceId: first.id, kind: 'org.delete' });
+      return row.status === 'succeeded' ? row : undefined;
+    });
     expect(operation.status).toBe('succeeded');
     expect(operation.attempts).toBe(2);
 

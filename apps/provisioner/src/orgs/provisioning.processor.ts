@@ -93,7 +93,8 @@ export class ProvisioningProcessor extends WorkerHost {
 
   /** The last attempt failed: the operation and, for provisioning, the org become `failed`. */
   private async giveUp(job: JobEnvelope, operationId: string, reason: string) {
-    await this.runner.operations.fail(operationId, reason);
+    // Only the operation that still owned its resource may mark the resource failed.
+    if (!(await this.runner.operations.fail(operationId, reason))) return;
     if (job.name === JobName.WorkspaceProvision || job.name === JobName.WorkspaceRestart) {
       const { workspaceId } = job.data;
       await this.dataSource

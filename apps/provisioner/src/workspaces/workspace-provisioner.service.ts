@@ -219,9 +219,12 @@ export class WorkspaceProvisioner {
   /** Records the instance; `booting` only if the runtime has not already registered. */
   private async record(workspaceId: string, instance: InstanceInfo) {
     const workspaces = this.dataSource.getRepository(Workspace);
+    // The control plane's own record of where the runtime listens: peers are sent here, never
+    // to an address a runtime reports about itself.
+    const address = instance.address ? `http://${instance.address}:${instance.port}` : null;
     await workspaces.update(
       { id: workspaceId, status: In(LAUNCHABLE) },
-      { providerInstanceId: instance.instanceId, bootedAt: new Date() },
+      { providerInstanceId: instance.instanceId, bootedAt: new Date(), address },
     );
     await workspaces.update(
       { id: workspaceId, status: WorkspaceStatus.Provisioning },

@@ -62,9 +62,13 @@ export class HealthSweeper {
       transitions.push(...rows.filter((r) => r.from !== r.to));
     }
     const [offline] = await this.dataSource.query<[Transition[], number]>(
-      `UPDATE workspaces SET status = 'offline'
-        WHERE status IN ('online', 'degraded') AND last_heartbeat_at < $1
-        RETURNING id, org_id, 'online' AS "from", 'offline' AS "to"`,
+      `WITH stale AS (
+         SELECT id, status FROM workspaces
+          WHERE status IN ('online', 'degraded') AND last_heartbeat_at < $1
+          FOR UPDATE
+       )
+       UPDATE workspaces w SET status = 'offline' FROM stale WHERE w.id = stale.id
+       RETURNING w.id, w.org_id, stale.status AS "from", 'offline' AS "to"`,
       [new Date(now - window)],
     );
     transitions.push(...offline);

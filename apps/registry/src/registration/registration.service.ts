@@ -41,6 +41,15 @@ export class RegistrationService {
     if (dto.workspaceId !== principal.workspaceId) {
       throw new UnauthorizedException('The credential does not belong to this workspace');
     }
+    // Checked before a bootstrap token is spent, so a refused registration loses nothing.
+    const current = await this.dataSource
+      .getRepository(Workspace)
+      .findOneBy({ id: principal.workspaceId });
+    if (!current || !REGISTRABLE.includes(current.status)) {
+      throw new ConflictException(
+        `The workspace is ${current?.status ?? 'gone'}; it cannot register`,
+      );
+    }
     let sessionToken: string | undefined;
     if (principal.kind === 'workspace-bootstrap') {
       sessionToken = await this.tokens.exchange(principal.tokenId, principal.workspaceId);
@@ -75,7 +84,7 @@ export class RegistrationService {
       );
       return true;
     });
-    if (!updated) throw new ConflictException('The workspace is being deleted');
+    if (!updated) throw new ConflictException('The workspace changed state; it cannot register');
     return {
       workspaceId: principal.workspaceId,
       ...(sessionToken ? { sessionToken } : {}),

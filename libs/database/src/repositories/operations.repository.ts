@@ -63,12 +63,6 @@ export class OperationsRepository {
     return (result.affected ?? 0) > 0;
   }
 
-  /** The finished step of that name, if an earlier attempt completed it. */
-  async completedStep(id: string, name: string): Promise<OperationStep | undefined> {
-    const operation = await this.operations.findOneByOrFail({ id });
-    return operation.steps.find((s) => s.name === name && s.endedAt && !s.error);
-  }
-
   async startStep(id: string, name: string): Promise<void> {
     await this.mutateSteps(id, (steps) => [
       ...steps.filter((s) => s.name !== name),
@@ -88,12 +82,14 @@ export class OperationsRepository {
     );
   }
 
-  async succeed(id: string): Promise<void> {
-    await this.finish(id, OperationStatus.Succeeded, null);
+  /** False when the operation had already finished (e.g. superseded). */
+  succeed(id: string): Promise<boolean> {
+    return this.finish(id, OperationStatus.Succeeded, null);
   }
 
-  async fail(id: string, error: string): Promise<void> {
-    await this.finish(id, OperationStatus.Failed, error);
+  /** False when the operation had already finished (e.g. superseded). */
+  fail(id: string, error: string): Promise<boolean> {
+    return this.finish(id, OperationStatus.Failed, error);
   }
 
   /** Records an attempt's error while the operation stays unfinished (it will be retried). */
@@ -110,11 +106,16 @@ export class OperationsRepository {
       .getMany();
   }
 
-  private async finish(id: string, status: OperationStatus, error: string | null): Promise<void> {
-    await this.operations.update(
+  private async finish(
+    id: string,
+    status: OperationStatus,
+    error: string | null,
+  ): Promise<boolean> {
+    const result = await this.operations.update(
       { id, status: In(UNFINISHED_OPERATION_STATUSES) },
       { status, error, finishedAt: new Date() },
     );
+    return (result.affected ?? 0) > 0;
   }
 
   private async mutateSteps(
