@@ -17,3 +17,4 @@ export { LocalComputeDriver } from './local/local.driver';
 export type { LocalComputeDriverOptions } from './local/local.driver';
 export { InMemoryComputeDriver } from './memory/in-memory.driver';
 export type { InMemoryComputeDriverOptions } from './memory/in-memory.driver';
+export { terminateAndWait } from './terminate-and-wait';

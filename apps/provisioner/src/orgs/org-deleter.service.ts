@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { AuditService, ORG_DELETION_RECEIPT } from '@molecule/audit';
-import { COMPUTE_DRIVER, type ComputeDriver } from '@molecule/compute';
+import { COMPUTE_DRIVER, terminateAndWait, type ComputeDriver } from '@molecule/compute';
 import { EnvelopeCipher } from '@molecule/crypto';
 import {
   ApiKey,
@@ -24,9 +24,6 @@ import { ROUTE_PUBLISHERS, type RoutePublisher } from '@molecule/routes';
 import { UnrecoverableError } from 'bullmq';
 import { In, Not, type DataSource } from 'typeorm';
 import { OperationRunner } from '../operations/operation-runner';
-
-const POLL_MS = 250;
-const TERMINATE_TIMEOUT_MS = 120_000;
 
 /**
  * `org.delete` (SPEC §4.7): workspaces, routes, hosts, credentials, data, then the data key, and
@@ -77,7 +74,7 @@ export class OrgDeleter {
       { status: WorkspaceStatus.Deleting },
     );
     const instances = live.flatMap((w) => (w.providerInstanceId ? [w.providerInstanceId] : []));
-    await this.terminateAll(instances);
+    await terminateAndWait(this.compute, instances);
     await workspaces.update(
       { orgId: org.id, status: WorkspaceStatus.Deleting },
       { status: WorkspaceStatus.Deleted, deletedAt: new Date() },
@@ -110,7 +107,7 @@ export class OrgDeleter {
         ...tagged.map((i) => i.instanceId),
       ]),
     ];
-    await this.terminateAll(ids);
+    await terminateAndWait(this.compute, ids);
     await rows.update(
       { orgId: org.id, status: Not(InstanceStatus.Terminated) },
       { status: InstanceStatus.Terminated, terminatedAt: new Date(), adminTokenCiphertext: null },
@@ -175,16 +172,5 @@ export class OrgDeleter {
       );
       return { receiptEventId: event.id };
     });
-  }
-
-  private async terminateAll(instanceIds: string[]): Promise<void> {
-    await Promise.all(instanceIds.map((id) => this.compute.terminate(id)));
-    const deadline = Date.now() + TERMINATE_TIMEOUT_MS;
-    for (;;) {
-      const states = await Promise.all(instanceIds.map((id) => this.compute.describe(id)));
-      if (states.every((s) => !s || s.state === 'terminated')) return;
-      if (Date.now() > deadline) throw new Error('instances did not terminate in time');
-      await new Promise((r) => setTimeout(r, POLL_MS));
-    }
   }
 }

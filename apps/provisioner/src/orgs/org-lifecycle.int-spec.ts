@@ -79,6 +79,7 @@ describe('org lifecycle (api + provisioner, local driver)', () => {
         .findBy({ resourceId: org.id });
       throw new Error(
         `${(error as Error).message}; org is ${org.status}; operations: ${JSON.stringify(ops)}`,
+        { cause: error },
       );
     }
   };

@@ -2,7 +2,12 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { AuditService } from '@molecule/audit';
 import { WorkspaceTokens } from '@molecule/auth';
-import { COMPUTE_DRIVER, type ComputeDriver, type InstanceInfo } from '@molecule/compute';
+import {
+  COMPUTE_DRIVER,
+  terminateAndWait,
+  type ComputeDriver,
+  type InstanceInfo,
+} from '@molecule/compute';
 import { APP_CONFIG, type AppConfig } from '@molecule/config';
 import { EnvelopeCipher } from '@molecule/crypto';
 import { SecretValue, Workspace, WorkspaceStatus } from '@molecule/database';
@@ -233,14 +238,6 @@ export class WorkspaceProvisioner {
   }
 
   async terminate(instanceId: string): Promise<void> {
-    await this.compute.terminate(instanceId);
-    const deadline = Date.now() + 120_000;
-    for (;;) {
-      const state = await this.compute.describe(instanceId);
-      if (!state || state.state === 'terminated') return;
-      if (Date.now() > deadline)
-        throw new Error(`instance ${instanceId} did not terminate in time`);
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
+    await terminateAndWait(this.compute, [instanceId]);
   }
 }

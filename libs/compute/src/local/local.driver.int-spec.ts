@@ -137,11 +137,11 @@ describe('LocalComputeDriver', () => {
 
   beforeAll(() => {
     // Something only the control plane's environment holds; a host must never inherit it.
-    // eslint-disable-next-line no-restricted-properties -- the test plays the control plane
+     
     process.env.MOLECULE_TEST_CANARY = 'canary-value';
   });
   afterAll(() => {
-    // eslint-disable-next-line no-restricted-properties -- the test plays the control plane
+     
     delete process.env.MOLECULE_TEST_CANARY;
   });
 
