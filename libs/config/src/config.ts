@@ -23,8 +23,8 @@ const REQUIRED: Record<ServiceName, readonly string[]> = {
   'key-rotator': ['DATABASE_URL', 'MASTER_KEY'],
 };
 
-/** Services that read or write the route table. */
-const USES_ROUTES = new Set<ServiceName>(['provisioner', 'edge-router']);
+/** Services that write routes to the stores (the edge router only reads Redis). */
+const USES_ROUTES = new Set<ServiceName>(['provisioner']);
 
 function isCidr(value: string): boolean {
   const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(value);
