@@ -88,7 +88,9 @@ try {
   for (let i = 0; ; i++) {
     try {
       if ((await fetch(`${base}/readyz`)).ok) break;
-    } catch {}
+    } catch {
+      // not listening yet
+    }
     if (i > 150) throw new Error('the registry did not start');
     await new Promise((r) => setTimeout(r, 200));
   }
