@@ -137,11 +137,10 @@ describe('LocalComputeDriver', () => {
 
   beforeAll(() => {
     // Something only the control plane's environment holds; a host must never inherit it.
-     
+
     process.env.MOLECULE_TEST_CANARY = 'canary-value';
   });
   afterAll(() => {
-     
     delete process.env.MOLECULE_TEST_CANARY;
   });
 
