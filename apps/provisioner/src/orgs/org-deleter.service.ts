@@ -160,6 +160,7 @@ export class OrgDeleter {
       await transitionOrg(tx, org.id, [OrgStatus.Deleting], OrgStatus.Deleted, {
         deletedAt: new Date(),
       });
+      await this.runner.operations.succeedWithin(tx, operationId, 'mark-deleted');
       const event = await this.audit.append(
         {
           chain: org.id,

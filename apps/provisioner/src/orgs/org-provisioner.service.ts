@@ -200,6 +200,7 @@ export class OrgProvisioner {
       const current = await tx.findOneByOrFail(Org, { id: org.id });
       if (current.status === OrgStatus.Running) return; // an earlier attempt got here
       await transitionOrg(tx, org.id, [OrgStatus.Provisioning], OrgStatus.Running);
+      await this.runner.operations.succeedWithin(tx, operationId, 'mark-running');
       await this.audit.append(
         {
           chain: org.id,

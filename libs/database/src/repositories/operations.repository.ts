@@ -92,6 +92,22 @@ export class OperationsRepository {
     return this.finish(id, OperationStatus.Failed, error);
   }
 
+  /**
+   * Ends the running step `lastStep` and the operation in the caller's transaction, so the
+   * resource's final state and "operation succeeded" are seen together, never one without the
+   * other.
+   */
+  async succeedWithin(manager: EntityManager, id: string, lastStep: string): Promise<void> {
+    const operation = await manager.findOneByOrFail(Operation, { id });
+    const now = new Date();
+    operation.steps = operation.steps.map((s) =>
+      s.name === lastStep && !s.endedAt ? { ...s, endedAt: now.toISOString() } : s,
+    );
+    operation.status = OperationStatus.Succeeded;
+    operation.finishedAt = now;
+    await manager.save(operation);
+  }
+
   /** Records an attempt's error while the operation stays unfinished (it will be retried). */
   async noteError(id: string, error: string): Promise<void> {
     await this.operations.update({ id }, { error });
