@@ -36,8 +36,10 @@ export class HeartbeatStore {
           this.config.registry.missedBeforeOffline *
           4,
       ) + 60;
+    // A plain pipeline (one round trip, no MULTI/EXEC): the three writes are independent, and
+    // a partial write is repaired by the next beat.
     await this.redis
-      .multi()
+      .pipeline()
       .hset(
         key,
         'at',
