@@ -4,7 +4,8 @@
 //
 //   node bench/edge/run.mjs [--duration 10] [--reps 3] [--connections 64] [--keep]
 //
-// `--only direct,edge` measures a subset; `--half 4000` sets the half-load rate instead of
+// `--attempts 2 --max-foreign 0.15` repeat a run disturbed by other processes (the cleanest
+// attempt is kept). `--only direct,edge` measures a subset; `--half 4000` sets the half-load rate instead of
 // deriving it from the router's measured maximum.
 //
 // Needs: a build (`npm run build`, which the npm script runs first), Postgres and Redis (the same
@@ -16,7 +17,8 @@ import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, URL } from 'node:url';
+import { clearTimeout } from 'node:timers';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -29,6 +31,8 @@ const DURATION = Number(args.duration ?? 10);
 const REPS = Number(args.reps ?? 3);
 const CONNECTIONS = Number(args.connections ?? 64);
 const WARMUP = 3;
+const ATTEMPTS = Number(args.attempts ?? 2);
+const MAX_FOREIGN = Number(args['max-foreign'] ?? 0.15);
 const ROUTES = 1000;
 const BASE_DOMAIN = 'apps.test';
 const SLUG = 'app42';
@@ -174,7 +178,7 @@ function descendants(pid) {
 }
 
 /** Waits until the machine is nearly idle (other sessions build and test on the same cores). */
-async function waitIdle(maxWaitMs = 60_000) {
+async function waitIdle(maxWaitMs = 15_000) {
   const deadline = Date.now() + maxWaitMs;
   for (;;) {
     const a = machineTicks();
@@ -220,7 +224,22 @@ async function wrk(port, headers, { duration, connections, threads = 2, script }
 }
 
 /** One measured run: warm-up, then `duration` seconds, with CPU accounting. */
+/**
+ * A measured run, repeated (up to `--attempts`, default 2) while other processes used more than
+ * `--max-foreign` cores (default 0.15) during it; the cleanest attempt is kept and reported with
+ * its foreign CPU, so a noisy figure is visible as such.
+ */
 async function measure(target, options) {
+  let best;
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    const run = await measureOnce(target, options);
+    if (best === undefined || run.foreign < best.foreign) best = { ...run, attempts: attempt + 1 };
+    if (run.foreign <= MAX_FOREIGN) break;
+  }
+  return best;
+}
+
+async function measureOnce(target, options) {
   const idleBefore = await waitIdle();
   await wrk(target.port, target.headers, { ...options, duration: WARMUP });
   const pids = target.pids();
@@ -386,10 +405,18 @@ ${map}
 `;
 }
 
-/** A wrk script that paces each connection, for latency at a given fraction of the maximum. */
+/**
+ * A wrk script that paces each connection, for latency at a given fraction of the maximum. The
+ * pause is drawn uniformly from 1..2×mean−1 ms: with a fixed pause, wrk's millisecond timer makes
+ * every connection fire on the same tick, and the proxy then sees bursts of all N requests at
+ * once, which measures burst size × service time rather than latency at that rate.
+ */
 function pacedScript(dir, delayMs) {
   const file = join(dir, `paced-${delayMs}.lua`);
-  writeFileSync(file, `function delay()\n  return ${delayMs}\nend\n`);
+  writeFileSync(
+    file,
+    `math.randomseed(os.time())\nfunction delay()\n  return math.random(1, ${2 * delayMs - 1})\nend\n`,
+  );
   return file;
 }
 
@@ -411,6 +438,20 @@ async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'bench-edge-'));
   const data = await setUpData();
   let failed = false;
+  let stopping;
+  const stopAll = async () => {
+    stopping ??= (async () => {
+      for (const proc of processes.reverse()) await proc.stop();
+      await data.tearDown().catch(() => undefined);
+      if (!args.keep) rmSync(dir, { recursive: true, force: true });
+    })();
+    return stopping;
+  };
+  // Ctrl-C or a kill must not leave nginx, the router or the scratch database behind.
+  for (const signal of ['SIGTERM', 'SIGHUP']) {
+    process.once(signal, () => void stopAll().then(() => process.exit(1)));
+  }
+  if (!args.hold) process.once('SIGINT', () => void stopAll().then(() => process.exit(1)));
   try {
     const ports = {
       upstream: await freePort(),
@@ -450,6 +491,18 @@ async function main() {
     ]);
     processes.push(nginx);
 
+    const edgeEnv = {
+      PATH: env.PATH,
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'warn',
+      HOST: '127.0.0.1',
+      EDGE_ROUTER_PORT: String(ports.edge),
+      BASE_DOMAIN,
+      DATABASE_URL: data.databaseUrl,
+      REDIS_URL: data.redisUrl,
+      REDIS_PREFIX: data.prefix,
+      MASTER_KEY: data.masterKey.toString('base64'),
+    };
     const edge = await startProcess(
       'edge-router',
       SUT_CORE,
@@ -463,20 +516,7 @@ async function main() {
         './scripts/paths.cjs',
         'dist/apps/edge-router/src/main.js',
       ],
-      {
-        env: {
-          PATH: env.PATH,
-          NODE_ENV: 'production',
-          LOG_LEVEL: 'warn',
-          HOST: '127.0.0.1',
-          EDGE_ROUTER_PORT: String(ports.edge),
-          BASE_DOMAIN,
-          DATABASE_URL: data.databaseUrl,
-          REDIS_URL: data.redisUrl,
-          REDIS_PREFIX: data.prefix,
-          MASTER_KEY: data.masterKey.toString('base64'),
-        },
-      },
+      { env: edgeEnv },
     );
     processes.push(edge);
 
@@ -512,8 +552,19 @@ async function main() {
     }
 
     if (args.hold) {
-      // For experiments by hand: everything stays up until Ctrl-C.
-      process.stdout.write(`${JSON.stringify({ ports, host, visitorKey: data.visitorKey })}\n`);
+      // For experiments by hand: everything stays up until Ctrl-C. The router's environment goes
+      // to a 0600 file, to start more instances by hand (it holds this run's throwaway keys).
+      const envFile = join(dir, 'edge.env');
+      writeFileSync(
+        envFile,
+        Object.entries(edgeEnv)
+          .map(([name, value]) => `${name}=${value}\n`)
+          .join(''),
+        { mode: 0o600 },
+      );
+      process.stdout.write(
+        `${JSON.stringify({ ports, host, visitorKey: data.visitorKey, envFile })}\n`,
+      );
       await new Promise((done) => process.once('SIGINT', done));
       return;
     }
@@ -564,6 +615,7 @@ async function main() {
         process.stdout.write(
           `  rep ${rep + 1} ${target.name}: ${fmt(run.rps)} req/s, p99 ${fmt(run.p99, 2)} ms, ` +
             `SUT CPU ${fmt(run.sutCpu, 2)}, foreign CPU ${fmt(run.foreign, 2)}` +
+            `${run.attempts > 1 ? ` (attempts: ${run.attempts})` : ''}` +
             `${run.non2xx ? `, NON-2XX ${run.non2xx}` : ''}${run.errors ? `, errors: ${run.errors}` : ''}\n`,
         );
         if (run.non2xx > 0) failed = true;
@@ -598,7 +650,7 @@ async function main() {
     for (const key of ['direct', 'edge', 'nginx']) {
       const target = targets.find((t) => t.key === key);
       if (only && !only.has(key)) {
-        halfLoad[key] = { rps: NaN, p50: NaN, p99: NaN };
+        halfLoad[key] = { rps: NaN, p50: NaN, p99: NaN, foreign: NaN };
         continue;
       }
       const runs = [];
@@ -611,10 +663,13 @@ async function main() {
         rps: median(runs.map((r) => r.rps)),
         p50: median(runs.map((r) => r.p50)),
         p99: median(runs.map((r) => r.p99)),
+        foreign: Math.max(...runs.map((r) => r.foreign)),
       };
       process.stdout.write(
         `  half load ${target.name}: ${fmt(halfLoad[key].rps)} req/s, p50 ` +
-          `${fmt(halfLoad[key].p50, 2)} ms, p99 ${fmt(halfLoad[key].p99, 2)} ms\n`,
+          `${fmt(halfLoad[key].p50, 2)} ms, p99 ${fmt(halfLoad[key].p99, 2)} ms ` +
+          `(p99 per run: ${runs.map((r) => fmt(r.p99, 2)).join(', ')}; ` +
+          `foreign CPU ≤ ${fmt(halfLoad[key].foreign, 2)})\n`,
       );
     }
 
@@ -643,7 +698,15 @@ async function main() {
       `edge router / nginx: ${fmt(e / n, 2)} (target ≥ 0.35) ${e / n >= 0.35 ? 'MET' : 'MISSED'}`,
       `edge router / @fastify/http-proxy: ${fmt(e / f, 2)} (target ≥ 1.3) ${e / f >= 1.3 ? 'MET' : 'MISSED'}`,
       `added p99 at half load (edge − direct): ${fmt(added, 2)} ms (target ≤ 3) ${added <= 3 ? 'MET' : 'MISSED'}`,
-      `max foreign CPU during a run: ${fmt(Math.max(...Object.values(summary).map((s) => s.foreign)), 2)} cores (other processes on the machine; > 0.1 means noisy)`,
+      `max foreign CPU during a run: ${fmt(
+        Math.max(
+          ...Object.values(summary).map((s) => s.foreign),
+          ...Object.values(halfLoad)
+            .map((h) => h.foreign)
+            .filter(Number.isFinite),
+        ),
+        2,
+      )} cores (other processes on the machine; > ${MAX_FOREIGN} is noisy)`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
     if (args.json) {
@@ -653,9 +716,7 @@ async function main() {
     failed = true;
     process.stderr.write(`bench:edge failed: ${error.stack ?? error}\n`);
   } finally {
-    for (const proc of processes.reverse()) await proc.stop();
-    await data.tearDown().catch(() => undefined);
-    if (!args.keep) rmSync(dir, { recursive: true, force: true });
+    await stopAll();
   }
   process.exit(failed ? 1 : 0);
 }

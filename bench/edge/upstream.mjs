@@ -1,6 +1,7 @@
 // The benchmark's tenant host: a tiny node:http server with a 1 KiB body, like the reference
 // measurements. It answers 401 without an Authorization header, so a proxy that forgot to inject
 // the tenant credential shows up as non-2xx responses instead of a fast wrong number.
+import { Buffer } from 'node:buffer';
 import { createServer } from 'node:http';
 
 const port = Number(process.argv[2]);

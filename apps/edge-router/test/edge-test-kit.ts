@@ -101,7 +101,7 @@ export async function get(
   });
   return {
     status: response.statusCode,
-    headers: response.headers as IncomingHttpHeaders,
+    headers: response.headers,
     body: await response.body.text(),
   };
 }
