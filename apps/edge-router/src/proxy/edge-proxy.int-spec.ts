@@ -183,6 +183,9 @@ describe('HTTPS upstreams', () => {
       },
       tls.token,
     );
+    // The change reaches the router over Redis pub/sub (bound: 100 ms); give it that time, or
+    // the request could still be served from the generation-1 entry with the old fingerprint.
+    await new Promise((resolve) => setTimeout(resolve, 250));
     const response = await get(router.port, host(tlsOrg.slug), '/whoami', { 'x-api-key': tlsKey });
     expect(response.status).toBe(502);
     expect(response.headers['retry-after']).toBeDefined();
