@@ -677,6 +677,12 @@ async function main() {
     const f = summary.fastify.rps;
     const e = summary.edge.rps;
     const added = halfLoad.edge.p99 - halfLoad.direct.p99;
+    // Each repetition measures all targets back to back, so the VM's drift (±10–15 % between
+    // minutes) mostly cancels in a per-repetition ratio; the verdict uses their median.
+    const perRep = (a, b) =>
+      median(results[a].map((run, i) => run.rps / (results[b][i]?.rps ?? NaN)));
+    const en = perRep('edge', 'nginx');
+    const ef = perRep('edge', 'fastify');
     const lines = [
       '',
       `| target | req/s median (min–max) | p99 ms | SUT CPU (cores) | vs nginx | vs @fastify/http-proxy |`,
@@ -695,8 +701,10 @@ async function main() {
           `| ${targets.find((t) => t.key === k).name} | ${fmt(halfLoad[k].rps)} | ${fmt(halfLoad[k].p50, 2)} | ${fmt(halfLoad[k].p99, 2)} |`,
       ),
       '',
-      `edge router / nginx: ${fmt(e / n, 2)} (target ≥ 0.35) ${e / n >= 0.35 ? 'MET' : 'MISSED'}`,
-      `edge router / @fastify/http-proxy: ${fmt(e / f, 2)} (target ≥ 1.3) ${e / f >= 1.3 ? 'MET' : 'MISSED'}`,
+      `edge router / nginx: ${fmt(en, 2)} median of per-repetition ratios ` +
+        `(${fmt(e / n, 2)} from the medians above; target ≥ 0.35) ${en >= 0.35 ? 'MET' : 'MISSED'}`,
+      `edge router / @fastify/http-proxy: ${fmt(ef, 2)} median of per-repetition ratios ` +
+        `(${fmt(e / f, 2)} from the medians above; target ≥ 1.3) ${ef >= 1.3 ? 'MET' : 'MISSED'}`,
       `added p99 at half load (edge − direct): ${fmt(added, 2)} ms (target ≤ 3) ${added <= 3 ? 'MET' : 'MISSED'}`,
       `max foreign CPU during a run: ${fmt(
         Math.max(
