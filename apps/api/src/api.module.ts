@@ -4,10 +4,14 @@ import { CoreModule } from '@molecule/platform';
 import type { DestinationStream } from 'pino';
 import { ApiKeysModule } from './api-keys/api-keys.module';
 import { AuditApiModule } from './audit/audit.module';
+import { EventsModule } from './events/events.module';
+import { MemoriesModule } from './memories/memories.module';
+import { MessagesModule } from './messages/messages.module';
 import { OrgsModule } from './orgs/orgs.module';
 import { QueueDashboardModule } from './queue-dashboard/queue-dashboard.module';
 import { RuntimesModule } from './runtimes/runtimes.module';
 import { SecretsModule } from './secrets/secrets.module';
+import { SessionsModule } from './sessions/sessions.module';
 import { WorkspacesModule } from './workspaces/workspaces.module';
 
 @Module({})
@@ -23,7 +27,11 @@ export class ApiModule {
         AuditApiModule,
         RuntimesModule,
         SecretsModule,
+        MemoriesModule,
+        SessionsModule,
+        EventsModule,
         WorkspacesModule,
+        MessagesModule,
       ],
     };
   }

@@ -2,7 +2,9 @@ import { DynamicModule, Module } from '@nestjs/common';
 import type { AppConfig } from '@molecule/config';
 import { CoreModule } from '@molecule/platform';
 import type { DestinationStream } from 'pino';
+import { A2aModule } from './a2a/a2a.module';
 import { HeartbeatsModule } from './heartbeats/heartbeats.module';
+import { MemoriesModule } from './memories/memories.module';
 import { RegistrationModule } from './registration/registration.module';
 
 @Module({})
@@ -14,6 +16,8 @@ export class RegistryModule {
         CoreModule.forRoot({ config, queues: true, logDestination }),
         RegistrationModule,
         HeartbeatsModule,
+        MemoriesModule,
+        A2aModule,
       ],
     };
   }

@@ -7,11 +7,20 @@ export const registryService: ServiceDefinition = {
   module: (config, logDestination) => RegistryModule.forRoot(config, logDestination),
   port: (config) => config.ports.registry,
   setup(app, config) {
+    // A2A clients may send `application/a2a+json`; it is JSON, parsed like it.
+    const fastify = app.getHttpAdapter().getInstance();
+    fastify.addContentTypeParser(
+      'application/a2a+json',
+      { parseAs: 'string' },
+      fastify.getDefaultJsonParser('error', 'error'),
+    );
     const document = SwaggerModule.createDocument(
       app,
       new DocumentBuilder()
         .setTitle('Molecule registry')
-        .setDescription('What workspaces call: register, heartbeat, boot reports, token rotation.')
+        .setDescription(
+          'What workspaces call: register, heartbeat, boot reports, token rotation, peers and the A2A proxy.',
+        )
         .setVersion(config.version)
         .addBearerAuth({
           type: 'http',

@@ -92,6 +92,19 @@ describe('OrgChart.reachableFrom', () => {
   });
 });
 
+describe('OrgChart.relation', () => {
+  it('names how a reachable workspace stands to the caller', () => {
+    expect(chart.relation('dev-1', 'dev-1')).toBe('self');
+    expect(chart.relation('dev-1', 'lead-1')).toBe('parent');
+    expect(chart.relation('lead-1', 'dev-1')).toBe('child');
+    expect(chart.relation('dev-1', 'dev-2')).toBe('sibling');
+    expect(chart.relation('root', 'other-root')).toBe('sibling');
+    expect(chart.relation('intern', 'root')).toBe('ancestor');
+    expect(chart.relation('root', 'intern')).toBe('descendant');
+    expect(chart.relation('dev-1', 'dev-3')).toBeUndefined();
+  });
+});
+
 describe('OrgChart.wouldCycle', () => {
   it('refuses self-parenting and parenting under a descendant', () => {
     expect(chart.wouldCycle('lead-1', 'lead-1')).toBe(true);

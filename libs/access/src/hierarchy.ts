@@ -15,6 +15,8 @@ export interface HierarchyNode {
   readonly deleted?: boolean;
 }
 
+export type Relation = 'self' | 'parent' | 'child' | 'sibling' | 'ancestor' | 'descendant';
+
 /** Parent links longer than this are treated as broken (a cycle), and broken means denied. */
 export const MAX_DEPTH = 32;
 
@@ -71,6 +73,18 @@ export class OrgChart {
       callerAncestors.includes(targetId) ||
       targetAncestors.includes(callerId)
     );
+  }
+
+  /** How `otherId` stands to `id`, for peer lists; undefined when `id` may not reach it. */
+  relation(id: string, otherId: string): Relation | undefined {
+    if (!this.canCommunicate(id, otherId)) return undefined;
+    if (id === otherId) return 'self';
+    const node = this.byId.get(id)!;
+    const other = this.byId.get(otherId)!;
+    if (node.parentId === otherId) return 'parent';
+    if (other.parentId === id) return 'child';
+    if (node.parentId === other.parentId) return 'sibling';
+    return this.ancestors(id)!.includes(otherId) ? 'ancestor' : 'descendant';
   }
 
   /** Everyone `id` may reach, itself excluded. */

@@ -1,3 +1,3 @@
 export { MAX_DEPTH, OrgChart } from './hierarchy';
-export type { HierarchyNode } from './hierarchy';
+export type { HierarchyNode, Relation } from './hierarchy';
 export { loadOrgChart } from './org-chart.repository';

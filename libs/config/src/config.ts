@@ -1,6 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
+import {
+  EDGE_ROUTER_ENV,
+  edgeRouterConfig,
+  edgeRouterProblems,
+  type EdgeRouterConfig,
+} from './edge-router.config';
+import { RATE_LIMIT_ENV, rateLimitConfig, type RateLimitConfig } from './rate-limit.config';
 import { Secret } from './secret';
 
 export const SERVICE_NAMES = [
@@ -61,6 +68,8 @@ const schema = z.object({
   REGISTRY_PORT: port(3001),
   PROVISIONER_PORT: port(3002),
   EDGE_ROUTER_PORT: port(8080),
+  ...EDGE_ROUTER_ENV,
+  ...RATE_LIMIT_ENV,
   DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
   REDIS_URL: url(['redis:', 'rediss:']).optional(),
   REDIS_PREFIX: z
@@ -177,6 +186,14 @@ const schema = z.object({
   HEALTH_SWEEP_INTERVAL_SECONDS: z.coerce.number().min(0.1).max(3600).default(5),
   BOOTSTRAP_TOKEN_TTL_SECONDS: z.coerce.number().int().min(10).default(1800),
   DEGRADED_ERROR_RATE: z.coerce.number().min(0).max(1).default(0.5),
+  MEMORY_MAX_BYTES: z.coerce.number().int().min(256).max(1_048_576).default(16_384),
+  MAX_REQUEST_BYTES: z.coerce.number().int().min(1024).max(104_857_600).default(1_048_576),
+  A2A_MAX_RESPONSE_BYTES: z.coerce.number().int().min(1024).max(1_073_741_824).default(10_485_760),
+  A2A_TIMEOUT_SECONDS: z.coerce.number().min(1).max(86_400).default(300),
+  A2A_CONNECT_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(60).default(5),
+  EVENTS_RETENTION_COUNT: z.coerce.number().int().min(10).max(10_000).default(1000),
+  EVENTS_RETENTION_SECONDS: z.coerce.number().int().min(10).max(604_800).default(3600),
+  EVENTS_HEARTBEAT_SECONDS: z.coerce.number().min(0.1).max(300).default(15),
 });
 
 type Env = z.infer<typeof schema>;
@@ -199,6 +216,10 @@ export interface AppConfig {
   readonly masterKeys: { readonly current: Secret<Buffer>; readonly previous: Secret<Buffer>[] };
   readonly platformAdminToken: Secret<string>;
   readonly baseDomain: string;
+  /** The edge router's tunables (EDGE_*), and where the api sends visitors to sign in. */
+  readonly edge: EdgeRouterConfig;
+  /** Request rate limits (RATE_LIMIT_*) and the trusted proxies in front of the service. */
+  readonly rateLimit: RateLimitConfig;
   readonly computeDriver: Env['COMPUTE_DRIVER'];
   readonly routePublisher: Env['ROUTE_PUBLISHER'];
   readonly tenantImage: string;
@@ -235,6 +256,30 @@ export interface AppConfig {
     readonly bootstrapTokenTtlSeconds: number;
     /** A reported error rate at or above this marks a workspace `degraded`. */
     readonly degradedErrorRate: number;
+  };
+  /** The largest request body any route accepts, the A2A relay's included (SPEC: 1 MiB). */
+  readonly maxRequestBytes: number;
+  /** Relaying A2A messages to workspaces (registry proxy, user → agent messages). */
+  readonly a2a: {
+    /** A reply larger than this is cut off (502 when it is not streamed yet). */
+    readonly maxResponseBytes: number;
+    /** How long a reply may take, and how long a stream may stay silent. */
+    readonly timeoutSeconds: number;
+    readonly connectTimeoutSeconds: number;
+  };
+  /** Live org events (`GET /v1/orgs/:slug/events`): a Redis Stream per org. */
+  readonly events: {
+    /** Each org's stream keeps about this many recent events for `Last-Event-ID` resume… */
+    readonly retentionCount: number;
+    /** …and none older than this. */
+    readonly retentionSeconds: number;
+    /** Interval of the SSE comment lines that keep idle proxies from closing a stream. */
+    readonly heartbeatSeconds: number;
+  };
+  /** Agent memory (registry and api). */
+  readonly memory: {
+    /** The largest memory content, in UTF-8 bytes after trimming (413 above it). */
+    readonly maxBytes: number;
   };
   readonly reconcile: {
     readonly intervalSeconds: number;
@@ -302,6 +347,7 @@ export function loadConfig(
         problems.push(`${name} is required when ROUTE_PUBLISHER=cloudflare`);
     }
   }
+  if (parsed.success) problems.push(...edgeRouterProblems(parsed.data));
   if (!parsed.success || problems.length > 0) throw new ConfigError(service, problems);
 
   const e = parsed.data;
@@ -326,6 +372,8 @@ export function loadConfig(
     },
     platformAdminToken: new Secret(e.PLATFORM_ADMIN_TOKEN ?? ''),
     baseDomain: e.BASE_DOMAIN,
+    edge: edgeRouterConfig(e),
+    rateLimit: rateLimitConfig(e),
     computeDriver: e.COMPUTE_DRIVER,
     routePublisher: e.ROUTE_PUBLISHER,
     tenantImage: e.TENANT_IMAGE,
@@ -375,6 +423,18 @@ export function loadConfig(
       bootstrapTokenTtlSeconds: e.BOOTSTRAP_TOKEN_TTL_SECONDS,
       degradedErrorRate: e.DEGRADED_ERROR_RATE,
     },
+    maxRequestBytes: e.MAX_REQUEST_BYTES,
+    a2a: {
+      maxResponseBytes: e.A2A_MAX_RESPONSE_BYTES,
+      timeoutSeconds: e.A2A_TIMEOUT_SECONDS,
+      connectTimeoutSeconds: e.A2A_CONNECT_TIMEOUT_SECONDS,
+    },
+    events: {
+      retentionCount: e.EVENTS_RETENTION_COUNT,
+      retentionSeconds: e.EVENTS_RETENTION_SECONDS,
+      heartbeatSeconds: e.EVENTS_HEARTBEAT_SECONDS,
+    },
+    memory: { maxBytes: e.MEMORY_MAX_BYTES },
     reconcile: {
       intervalSeconds: e.RECONCILE_INTERVAL_SECONDS,
       orphanGraceSeconds: e.ORPHAN_GRACE_SECONDS,

@@ -10,4 +10,9 @@ export {
   OperationsRepository,
 } from './repositories/operations.repository';
 export type { NewOperation } from './repositories/operations.repository';
-export { StaleStateError, transitionOrg } from './repositories/orgs.repository';
+export {
+  lockOpenOrg,
+  OrgClosedError,
+  StaleStateError,
+  transitionOrg,
+} from './repositories/orgs.repository';

@@ -120,11 +120,6 @@ export const JOB_POLICY: { readonly [J in JobName]: JobPolicy } = {
   [JobName.OperationReap]: { attempts: 1, backoff: { type: 'exponential', delay: 1_000 }, ...keep },
 };
 
-/** Redis channel on which operation progress is announced (payload: the operation id). */
-export function operationsChannel(basePrefix: string): string {
-  return `${basePrefix}:operations`;
-}
-
 /** The steps of `org.provision`, in order (the API reports progress against this list). */
 export const ORG_PROVISION_STEPS = [
   'generate-credential',

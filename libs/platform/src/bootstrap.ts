@@ -19,8 +19,6 @@ export interface ServiceDefinition {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
-/** The largest request body any route accepts; routes that need less validate it themselves. */
-const BODY_LIMIT_BYTES = 1024 * 1024;
 
 /** Builds and initialises a service without listening (tests call this directly). */
 export interface CreateOptions {
@@ -36,7 +34,8 @@ export async function createServiceApp(
   { logDestination, onRoute }: CreateOptions = {},
 ): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
-    bodyLimit: BODY_LIMIT_BYTES,
+    // The largest body any route accepts; routes that need less validate it themselves.
+    bodyLimit: config.maxRequestBytes,
     // One id per request, kept from the caller's X-Request-ID when well-formed, so it can follow
     // the request into logs of other services and into the jobs it enqueues.
     genReqId: (req: IncomingMessage) => {

@@ -4,11 +4,13 @@ import { AuthModule } from '@molecule/auth';
 import { ConfigModule, type AppConfig } from '@molecule/config';
 import { DatabaseModule, PostgresDataKeyStore } from '@molecule/database';
 import { EnvelopeCipher, MasterKeyring } from '@molecule/crypto';
+import { OrgEvents } from '@molecule/events';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { LoggingModule } from '@molecule/logging';
 import { ObservabilityModule } from '@molecule/observability';
 import { QUEUE_NAMES } from '@molecule/jobs';
+import { RateLimitModule } from '@molecule/rate-limits';
 import { QueuesModule, RedisModule } from '@molecule/redis';
 import type { DestinationStream } from 'pino';
 import { AllExceptionsFilter } from './all-exceptions.filter';
@@ -23,8 +25,9 @@ export interface CoreOptions {
 }
 
 /**
- * What every service has: validated config, pino logging, Postgres, Redis, the global auth guard,
- * validation pipe and exception filter, and `/healthz`, `/readyz`, `/metrics`.
+ * What every service has: validated config, pino logging, Postgres, Redis, the org events
+ * publisher, the global auth and rate limit guards, validation pipe and exception filter, and
+ * `/healthz`, `/readyz`, `/metrics`.
  */
 @Module({})
 export class CoreModule {
@@ -35,6 +38,9 @@ export class CoreModule {
       DatabaseModule,
       RedisModule,
       AuthModule,
+      // After AuthModule: global guards run in import order, and the limiter keys requests by
+      // the principal the auth guard established.
+      RateLimitModule,
       ...(queues ? [QueuesModule] : []),
     ];
     return {
@@ -62,10 +68,20 @@ export class CoreModule {
               }),
             ),
         },
+        // Live org events: any service publishes status changes and progress to its org's stream.
+        OrgEvents,
         { provide: APP_PIPE, useFactory: createValidationPipe },
         { provide: APP_FILTER, useClass: AllExceptionsFilter },
       ],
-      exports: [EnvelopeCipher, DatabaseModule, AuthModule, ...(queues ? [QueuesModule] : [])],
+      exports: [
+        EnvelopeCipher,
+        OrgEvents,
+        DatabaseModule,
+        AuthModule,
+        // MetricsService, so any module can register its own series.
+        ObservabilityModule,
+        ...(queues ? [QueuesModule] : []),
+      ],
     };
   }
 }

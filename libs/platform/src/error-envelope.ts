@@ -34,12 +34,19 @@ const CODES: Record<number, string> = {
   504: 'gateway_timeout',
 };
 
-/** Errors thrown by the HTTP framework itself (bad JSON, body too large) carry a 4xx status. */
+/**
+ * Errors that carry a 4xx `statusCode` without being Nest exceptions: the HTTP framework's own
+ * (bad JSON, body too large; their `code` is `FST_…`) and libraries' refusals, which may add a
+ * lower_snake `code` and `details` for the envelope (e.g. `MemoryContentError`).
+ */
 interface FrameworkError {
   statusCode?: number;
   code?: string;
   message?: string;
+  details?: unknown;
 }
+
+const CLIENT_CODE = /^[a-z][a-z0-9_]*$/;
 
 export interface ResolvedError {
   body: ErrorEnvelope;
@@ -77,12 +84,17 @@ export function resolveError(error: unknown, requestId?: string): ResolvedError 
     framework.statusCode < 500
   ) {
     const status = framework.statusCode;
+    const code =
+      typeof framework.code === 'string' && CLIENT_CODE.test(framework.code)
+        ? framework.code
+        : (CODES[status] ?? 'bad_request');
     return {
       body: {
         error: {
           status,
-          code: CODES[status] ?? 'bad_request',
+          code,
           message: framework.message ?? 'Bad request',
+          ...(framework.details !== undefined ? { details: framework.details } : {}),
           requestId,
         },
       },

@@ -1,2 +1,2 @@
 export { QueuesModule } from './queues.module';
-export { REDIS, RedisModule, redisKey } from './redis.module';
+export { closeRedis, REDIS, RedisModule, redisKey } from './redis.module';

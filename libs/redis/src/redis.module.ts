@@ -13,6 +13,23 @@ export function redisKey(config: AppConfig, ...parts: string[]): string {
   return [config.redis.prefix, ...parts].join(':');
 }
 
+/**
+ * Closes a client politely (QUIT) but never waits on it for long: a Redis that accepts
+ * connections and stops answering must not hang a shutdown.
+ */
+export async function closeRedis(client: Redis, timeoutMs = 1_000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, timeoutMs);
+  });
+  try {
+    await Promise.race([client.quit().catch(() => undefined), timedOut]);
+  } finally {
+    clearTimeout(timer);
+    client.disconnect();
+  }
+}
+
 @Global()
 @Module({
   providers: [
@@ -33,6 +50,6 @@ export class RedisModule implements OnApplicationShutdown {
   constructor(@Inject(REDIS) private readonly redis: Redis) {}
 
   async onApplicationShutdown(): Promise<void> {
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    await closeRedis(this.redis);
   }
 }

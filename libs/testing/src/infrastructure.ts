@@ -2,7 +2,23 @@ import { loadConfig, testInfrastructure, type AppConfig, type ServiceName } from
 import { createDataSource, dropDatabase, runMigrations } from '@molecule/database';
 import { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
 import type { DataSource } from 'typeorm';
+
+/**
+ * A port nobody listens on right now (the OS picks it), for a service that must know its own
+ * port before it starts. Parallel runs never pick the same one.
+ */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
 
 /** A short random tag: unique per test file, safe in database names and Redis keys. */
 export function uniqueTag(): string {
@@ -71,6 +87,11 @@ export function testConfig(
     REDIS_PREFIX: redisPrefix,
     MASTER_KEY: randomBytes(32).toString('base64'),
     PLATFORM_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+    // Tests call routes far faster than any client should, all from 127.0.0.1 and mostly as one
+    // principal; the rate-limit tests set small limits of their own.
+    RATE_LIMIT_DEFAULT: '1000000',
+    RATE_LIMIT_AUTH: '1000000',
+    RATE_LIMIT_PUBLIC: '1000000',
     ...overrides,
   });
 }

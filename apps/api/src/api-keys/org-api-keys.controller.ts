@@ -10,6 +10,7 @@ import {
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, OrgKey, PlatformAdmin, type Principal } from '@molecule/auth';
+import { RateLimit } from '@molecule/rate-limits';
 import { OrgsService } from '../orgs/orgs.service';
 import { CreateOrgKeyDto } from './api-key.dto';
 import { ApiKeysService } from './api-keys.service';
@@ -26,6 +27,7 @@ export class OrgApiKeysController {
   ) {}
 
   @Post()
+  @RateLimit('auth')
   @ApiOperation({ summary: 'Create an org API key (its token is shown once)' })
   async create(
     @Param('slug') slug: string,

@@ -10,6 +10,7 @@ import {
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, PlatformAdmin, type Principal } from '@molecule/auth';
+import { RateLimit } from '@molecule/rate-limits';
 import { CreatePartnerKeyDto } from './api-key.dto';
 import { ApiKeysService } from './api-keys.service';
 
@@ -21,6 +22,7 @@ export class PartnerKeysController {
   constructor(private readonly keys: ApiKeysService) {}
 
   @Post()
+  @RateLimit('auth')
   @ApiOperation({ summary: 'Create a partner key (its token is shown once)' })
   create(@Body() dto: CreatePartnerKeyDto, @CurrentPrincipal() principal: Principal) {
     return this.keys.createPartnerKey(dto, principal);

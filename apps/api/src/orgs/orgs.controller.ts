@@ -21,6 +21,7 @@ import {
   PlatformAdmin,
   type Principal,
 } from '@molecule/auth';
+import { RateLimit } from '@molecule/rate-limits';
 import { map, type Observable } from 'rxjs';
 import { CreateOrgDto, DeleteOrgDto } from './dto/create-org.dto';
 import { DeletionService } from './deletion.service';
@@ -41,6 +42,7 @@ export class OrgsController {
   @HttpCode(202)
   @PlatformAdmin()
   @PartnerKey('orgs:create')
+  @RateLimit('auth')
   @ApiOperation({ summary: 'Create an org; provisioning continues in the background' })
   @ApiHeader({ name: 'Idempotency-Key', required: false })
   create(

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '@molecule/audit';
+import { OrgEventFeedModule } from '@molecule/events';
 import { IdempotencyModule } from '../idempotency/idempotency.module';
 import { DeletionService } from './deletion.service';
 import { OrgStatusController } from './org-status.controller';
@@ -8,7 +9,7 @@ import { OrgsService } from './orgs.service';
 import { ProvisioningService } from './provisioning.service';
 
 @Module({
-  imports: [AuditModule, IdempotencyModule],
+  imports: [AuditModule, IdempotencyModule, OrgEventFeedModule],
   controllers: [OrgsController, OrgStatusController],
   providers: [OrgsService, ProvisioningService, DeletionService],
   exports: [OrgsService],

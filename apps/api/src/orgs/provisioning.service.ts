@@ -1,6 +1,5 @@
-import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { APP_CONFIG, type AppConfig } from '@molecule/config';
 import {
   Operation,
   OperationsRepository,
@@ -8,17 +7,18 @@ import {
   type Org,
   type OperationStep,
 } from '@molecule/database';
-import { JobName, ORG_PROVISION_STEPS, operationsChannel } from '@molecule/jobs';
-import { Redis } from 'ioredis';
+import { OrgEventFeed } from '@molecule/events';
+import { JobName, ORG_PROVISION_STEPS } from '@molecule/jobs';
 import {
+  catchError,
   concat,
   defer,
+  EMPTY,
   filter,
   interval,
   merge,
   Observable,
   share,
-  Subject,
   switchMap,
   takeWhile,
 } from 'rxjs';
@@ -48,38 +48,19 @@ const HISTORY = 20;
 
 /**
  * Provisioning progress: step timings, percent, and an ETA computed from how long the same
- * steps took recently. Streams update on the provisioner's Redis announcements, with a slow poll
- * as a safety net for a missed message.
+ * steps took recently. Streams update on the operation's events in the org's live event feed
+ * (the provisioner publishes them as each step starts and ends), with a slow poll as a safety
+ * net for a missed one.
  */
 @Injectable()
-export class ProvisioningService implements OnModuleInit, OnModuleDestroy {
+export class ProvisioningService {
   private readonly operations: OperationsRepository;
-  private readonly announcements = new Subject<string>();
-  private subscriber?: Redis;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly feed: OrgEventFeed,
   ) {
     this.operations = new OperationsRepository(dataSource);
-  }
-
-  async onModuleInit(): Promise<void> {
-    this.subscriber = new Redis(this.config.redis.url.reveal(), {
-      lazyConnect: true,
-      maxRetriesPerRequest: null,
-    });
-    this.subscriber.on('message', (_channel: string, operationId: string) =>
-      this.announcements.next(operationId),
-    );
-    this.subscriber.on('error', () => undefined);
-    await this.subscriber.connect();
-    await this.subscriber.subscribe(operationsChannel(this.config.redis.prefix));
-  }
-
-  async onModuleDestroy(): Promise<void> {
-    this.announcements.complete();
-    this.subscriber?.disconnect();
   }
 
   async progress(org: Org): Promise<ProgressView> {
@@ -92,15 +73,24 @@ export class ProvisioningService implements OnModuleInit, OnModuleDestroy {
   stream(org: Org): Observable<ProgressView> {
     const snapshot = () => defer(() => this.progress(org));
     return defer(() => this.operations.latest(org.id, JobName.OrgProvision)).pipe(
-      switchMap((operation) =>
-        concat(
+      switchMap((operation) => {
+        // Once the feed is live (`ready`), one more snapshot covers what changed before; then one
+        // per event of this operation. Without Redis the poll still runs.
+        const changes = this.feed.follow(org.id).pipe(
+          filter(
+            (item) =>
+              item.kind === 'ready' ||
+              (item.kind === 'event' &&
+                item.record.event.type.startsWith('provisioning.') &&
+                item.record.event.data.operationId === operation?.id),
+          ),
+          catchError(() => EMPTY),
+        );
+        return concat(
           snapshot(),
-          merge(
-            this.announcements.pipe(filter((id) => id === operation?.id)),
-            interval(2_000),
-          ).pipe(switchMap(() => snapshot())),
-        ),
-      ),
+          merge(changes, interval(2_000)).pipe(switchMap(() => snapshot())),
+        );
+      }),
       takeWhile(
         (view) => view.status === 'queued' || view.status === 'running' || view.status === 'none',
         true,

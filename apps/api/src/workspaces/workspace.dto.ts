@@ -1,5 +1,18 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsObject, IsOptional, IsString, IsUUID, Length, Matches } from 'class-validator';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsObject,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Length,
+  Matches,
+  Max,
+  Min,
+  ValidateIf,
+} from 'class-validator';
 
 export const TIERS = ['standard', 'large'] as const;
 
@@ -40,4 +53,52 @@ export class CreateWorkspaceDto {
   @IsOptional()
   @IsObject()
   secrets?: Record<string, string>;
+}
+
+/** Only an org admin changes the hierarchy or a budget; both are audited. */
+export class UpdateWorkspaceDto {
+  @ApiPropertyOptional({
+    nullable: true,
+    description: 'The new parent in the agent hierarchy; null makes it a top-level workspace',
+  })
+  @ValidateIf((_dto, value) => value !== undefined && value !== null)
+  @IsUUID()
+  parentId?: string | null;
+
+  @ApiPropertyOptional({
+    nullable: true,
+    description: 'Spend allowance in cents; null removes the limit. Over it, A2A calls get 402.',
+  })
+  @ValidateIf((_dto, value) => value !== undefined && value !== null)
+  @IsInt()
+  @Min(0)
+  @Max(Number.MAX_SAFE_INTEGER)
+  budgetCents?: number | null;
+}
+
+export class SendMessageDto {
+  @ApiProperty({ example: 'Summarise the open incidents', description: 'The text to send' })
+  @IsString()
+  @Length(1, 100_000)
+  text: string;
+
+  @ApiPropertyOptional({ description: 'Continue this A2A conversation (context id)' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 200)
+  contextId?: string;
+
+  @ApiPropertyOptional({ description: 'Continue this A2A task (task id)' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 200)
+  taskId?: string;
+
+  @ApiPropertyOptional({
+    description: 'Stream the reply as server-sent events instead of waiting for it',
+    default: false,
+  })
+  @IsOptional()
+  @IsBoolean()
+  stream?: boolean;
 }

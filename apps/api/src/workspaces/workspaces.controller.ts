@@ -5,13 +5,14 @@ import {
   Get,
   HttpCode,
   Param,
+  Patch,
   ParseUUIDPipe,
   Post,
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, OrgKey, PlatformAdmin, type Principal } from '@molecule/auth';
 import { OrgsService } from '../orgs/orgs.service';
-import { CreateWorkspaceDto } from './workspace.dto';
+import { CreateWorkspaceDto, UpdateWorkspaceDto } from './workspace.dto';
 import { WorkspacesService, workspaceView } from './workspaces.service';
 
 @ApiTags('workspaces')
@@ -55,6 +56,25 @@ export class WorkspacesController {
     return {
       workspace: workspaceView(await this.workspaces.get(await this.orgs.get(slug, principal), id)),
     };
+  }
+
+  @Patch(':id')
+  @PlatformAdmin()
+  @OrgKey('admin')
+  @ApiOperation({
+    summary: 'Move a workspace in the agent hierarchy (parentId) or set its budget (admin)',
+    description:
+      'The hierarchy decides who may message whom and who sees TEAM memories; only org ' +
+      'admins change it, and every change is audited. 422 when the parent is not a live ' +
+      'workspace of the org or the move would create a cycle.',
+  })
+  async update(
+    @Param('slug') slug: string,
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @Body() dto: UpdateWorkspaceDto,
+    @CurrentPrincipal() principal: Principal,
+  ) {
+    return this.workspaces.update(await this.orgs.get(slug, principal), id, dto, principal);
   }
 
   @Delete(':id')

@@ -1,15 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { getQueueToken } from '@nestjs/bullmq';
-import { Operation, SecretValue, Workspace, type Org } from '@molecule/database';
+import { AuditEvent, Operation, SecretValue, Workspace, type Org } from '@molecule/database';
 import { QueueName } from '@molecule/jobs';
 import {
   createOrg,
   createOrgKey,
+  createWorkspace,
   startTestService,
   TEST_ADMIN_TOKEN,
   type TestService,
 } from '@molecule/testing';
 import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { decodeEntries, orgEventsKey } from '@molecule/events';
+import { REDIS } from '@molecule/redis';
+import { randomUUID } from 'node:crypto';
 import { apiService } from '../api.service-definition';
 
 describe('workspaces and secrets API', () => {
@@ -28,7 +33,7 @@ describe('workspaces and secrets API', () => {
   });
 
   const call = (
-    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
     url: string,
     body?: object,
     token = TEST_ADMIN_TOKEN,
@@ -191,5 +196,107 @@ describe('workspaces and secrets API', () => {
     expect(again.json<{ operation: { id: string } }>().operation.id).toBe(
       deleted.json<{ operation: { id: string } }>().operation.id,
     );
+    // Both changes are announced on the org's live events.
+    const redis = service.app.get<Redis>(REDIS);
+    const events = decodeEntries(
+      await redis.xrange(orgEventsKey(service.config.redis.prefix, org.id), '-', '+'),
+    ).filter((record) => record.event.data.workspaceId === workspace.id);
+    expect(events.map((record) => [record.event.type, record.event.data.status])).toEqual([
+      ['workspace.status', 'pending'],
+      ['workspace.status', 'deleting'],
+    ]);
+  });
+
+  describe('PATCH: the hierarchy and budgets, by org admins only', () => {
+    const patch = (id: string, body: object, token = TEST_ADMIN_TOKEN) =>
+      call('PATCH', `/v1/orgs/agents/workspaces/${id}`, body, token);
+    const row = (id: string) =>
+      service.db.dataSource.getRepository(Workspace).findOneByOrFail({ id });
+    let top: Workspace;
+    let middle: Workspace;
+    let bottom: Workspace;
+
+    beforeAll(async () => {
+      const db = service.db.dataSource;
+      top = await createWorkspace(db, org.id, { name: 'top' });
+      middle = await createWorkspace(db, org.id, { name: 'middle', parentId: top.id });
+      bottom = await createWorkspace(db, org.id, { name: 'bottom', parentId: middle.id });
+    });
+
+    it('moves a workspace, back to the top with null, and audits each move', async () => {
+      const moved = await patch(bottom.id, { parentId: top.id });
+      expect(moved.statusCode).toBe(200);
+      expect(moved.json()).toMatchObject({ workspace: { id: bottom.id, parentId: top.id } });
+      expect((await patch(bottom.id, { parentId: null })).statusCode).toBe(200);
+      expect((await row(bottom.id)).parentId).toBeNull();
+      expect((await patch(bottom.id, { parentId: middle.id })).statusCode).toBe(200);
+      const moves = await service.db.dataSource.getRepository(AuditEvent).find({
+        where: { action: 'workspace.reparented', target: `workspace:${bottom.id}` },
+        order: { seq: 'ASC' },
+      });
+      expect(moves.map((e) => e.data)).toEqual([
+        { from: middle.id, to: top.id },
+        { from: top.id, to: null },
+        { from: null, to: middle.id },
+      ]);
+    });
+
+    it.each([
+      ['itself', () => ({ id: top.id, parentId: top.id })],
+      ['its child', () => ({ id: top.id, parentId: middle.id })],
+      ['its grandchild', () => ({ id: top.id, parentId: bottom.id })],
+      ['a workspace of no org of ours', () => ({ id: top.id, parentId: randomUUID() })],
+    ])('refuses a parent that is %s with 422 and changes nothing', async (_case, target) => {
+      const { id, parentId } = target();
+      const before = await row(id);
+      const response = await patch(id, { parentId });
+      expect(response.statusCode).toBe(422);
+      expect(await row(id)).toEqual(before);
+    });
+
+    it('refuses a parent from another org', async () => {
+      const other = await createOrg(service.db.dataSource);
+      const foreign = await createWorkspace(service.db.dataSource, other.id);
+      expect((await patch(middle.id, { parentId: foreign.id })).statusCode).toBe(422);
+      expect((await row(middle.id)).parentId).toBe(top.id);
+    });
+
+    it('sets and removes a budget, audited', async () => {
+      const set = await patch(middle.id, { budgetCents: 500 });
+      expect(set.statusCode).toBe(200);
+      expect(set.json()).toMatchObject({ workspace: { budgetCents: 500, spentCents: 0 } });
+      expect((await patch(middle.id, { budgetCents: null })).json()).toMatchObject({
+        workspace: { budgetCents: null },
+      });
+      const events = await service.db.dataSource
+        .getRepository(AuditEvent)
+        .findBy({ action: 'workspace.budget-set', target: `workspace:${middle.id}` });
+      expect(events).toHaveLength(2);
+    });
+
+    it.each([
+      ['nothing to change', {}],
+      ['an unknown field', { parentId: null, name: 'renamed' }],
+      ['a malformed parent id', { parentId: 'nope' }],
+      ['a negative budget', { budgetCents: -1 }],
+      ['a fractional budget', { budgetCents: 1.5 }],
+    ])('answers 400 for %s', async (_case, body) => {
+      const before = await row(middle.id);
+      expect((await patch(middle.id, body)).statusCode).toBe(400);
+      expect(await row(middle.id)).toEqual(before);
+    });
+
+    it('lets only admins change it; another org’s key sees nothing', async () => {
+      const member = await createOrgKey(service.db.dataSource, org.id, 'member');
+      expect((await patch(middle.id, { parentId: null }, member.token)).statusCode).toBe(403);
+      const admin = await createOrgKey(service.db.dataSource, org.id, 'admin');
+      expect((await patch(middle.id, { budgetCents: 1 }, admin.token)).statusCode).toBe(200);
+      const other = await createOrg(service.db.dataSource);
+      const foreign = await createOrgKey(service.db.dataSource, other.id, 'owner');
+      expect([403, 404]).toContain(
+        (await patch(middle.id, { parentId: null }, foreign.token)).statusCode,
+      );
+      expect((await row(middle.id)).parentId).toBe(top.id);
+    });
   });
 });

@@ -7,9 +7,11 @@ import {
   UnprocessableEntityException,
 } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { loadOrgChart } from '@molecule/access';
 import { AuditService } from '@molecule/audit';
 import { actorOf, WorkspaceTokens, type Principal } from '@molecule/auth';
 import { EnvelopeCipher } from '@molecule/crypto';
+import { OrgEvents } from '@molecule/events';
 import {
   Operation,
   OperationsRepository,
@@ -27,7 +29,7 @@ import type { Queue } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import { In, Not, type DataSource, type EntityManager } from 'typeorm';
 import { assertSecretName, assertSecretValue, SecretsService } from '../secrets/secrets.service';
-import type { CreateWorkspaceDto } from './workspace.dto';
+import type { CreateWorkspaceDto, UpdateWorkspaceDto } from './workspace.dto';
 
 type WorkspaceOperation =
   | typeof JobName.WorkspaceProvision
@@ -49,6 +51,8 @@ export function workspaceView(w: Workspace) {
     lastError: w.lastError,
     createdAt: w.createdAt.toISOString(),
     onlineAt: w.onlineAt?.toISOString() ?? null,
+    budgetCents: w.budgetCents === null ? null : Number(w.budgetCents),
+    spentCents: Number(w.spentCents),
   };
 }
 
@@ -66,6 +70,7 @@ export class WorkspacesService {
     private readonly secrets: SecretsService,
     private readonly cipher: EnvelopeCipher,
     private readonly audit: AuditService,
+    private readonly events: OrgEvents,
     @InjectPinoLogger(WorkspacesService.name) private readonly logger: PinoLogger,
   ) {
     this.operations = new OperationsRepository(dataSource);
@@ -89,7 +94,11 @@ export class WorkspacesService {
         throw new BadRequestException(`secrets.${name} must be a string`);
       assertSecretValue(name, value);
     }
-    if (dto.parentId) await this.get(org, dto.parentId);
+    if (dto.parentId) {
+      const parent = await this.get(org, dto.parentId);
+      if (GONE.includes(parent.status))
+        throw new UnprocessableEntityException(`parentId ${dto.parentId} is being deleted`);
+    }
     const missing = this.catalog.missingKeys(runtime, [
       ...(await this.secrets.namesFor(org.id)),
       ...Object.keys(own),
@@ -142,6 +151,10 @@ export class WorkspacesService {
       );
       return { workspace, operation };
     });
+    await this.events.workspaceStatus(org.id, {
+      workspaceId: workspace.id,
+      status: WorkspaceStatus.Pending,
+    });
     await this.enqueue(JobName.WorkspaceProvision, operation);
     return {
       workspace: workspaceView(workspace),
@@ -163,6 +176,68 @@ export class WorkspacesService {
       .findOneBy({ id, orgId: org.id, status: Not(WorkspaceStatus.Deleted) });
     if (!workspace) throw new NotFoundException('No such workspace');
     return workspace;
+  }
+
+  /**
+   * Moves a workspace in the hierarchy and/or sets its budget. Changes to one org's chart are
+   * serialised (advisory lock), so two concurrent moves can never build a cycle between them.
+   */
+  async update(org: Org, id: string, dto: UpdateWorkspaceDto, principal: Principal) {
+    if (dto.parentId === undefined && dto.budgetCents === undefined) {
+      throw new BadRequestException('Nothing to change: send parentId and/or budgetCents');
+    }
+    const updated = await this.dataSource.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`org-chart:${org.id}`]);
+      const workspace = await tx.findOneBy(Workspace, { id, orgId: org.id });
+      if (!workspace || workspace.status === WorkspaceStatus.Deleted)
+        throw new NotFoundException('No such workspace');
+      if (GONE.includes(workspace.status))
+        throw new ConflictException('The workspace is being deleted');
+      const changes: Pick<Partial<Workspace>, 'parentId' | 'budgetCents'> = {};
+      if (dto.parentId !== undefined && dto.parentId !== workspace.parentId) {
+        if (dto.parentId !== null) {
+          const parent = await tx.findOneBy(Workspace, { id: dto.parentId, orgId: org.id });
+          if (!parent || GONE.includes(parent.status))
+            throw new UnprocessableEntityException(
+              `parentId ${dto.parentId} is not a live workspace of this org`,
+            );
+          if ((await loadOrgChart(tx, org.id)).wouldCycle(id, dto.parentId))
+            throw new UnprocessableEntityException(
+              'parentId would put the workspace under itself or one of its descendants',
+            );
+        }
+        changes.parentId = dto.parentId;
+        await this.audit.append(
+          {
+            chain: org.id,
+            actor: actorOf(principal),
+            action: 'workspace.reparented',
+            target: `workspace:${id}`,
+            data: { from: workspace.parentId, to: dto.parentId },
+          },
+          tx,
+        );
+      }
+      if (dto.budgetCents !== undefined) {
+        const budget = dto.budgetCents === null ? null : String(dto.budgetCents);
+        if (budget !== workspace.budgetCents) {
+          changes.budgetCents = budget;
+          await this.audit.append(
+            {
+              chain: org.id,
+              actor: actorOf(principal),
+              action: 'workspace.budget-set',
+              target: `workspace:${id}`,
+              data: { from: workspace.budgetCents, to: budget },
+            },
+            tx,
+          );
+        }
+      }
+      if (Object.keys(changes).length > 0) await tx.update(Workspace, { id }, changes);
+      return { ...workspace, ...changes };
+    });
+    return { workspace: workspaceView(updated) };
   }
 
   /**
@@ -206,6 +281,11 @@ export class WorkspacesService {
         tx,
       );
       return op;
+    });
+    await this.events.workspaceStatus(org.id, {
+      workspaceId: id,
+      status: WorkspaceStatus.Deleting,
+      previous: workspace.status,
     });
     await this.enqueue(JobName.WorkspaceDelete, operation);
     return {

@@ -1,20 +1,28 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { APP_CONFIG, type AppConfig } from '@molecule/config';
-import { OperationsRepository, OperationStatus } from '@molecule/database';
+import { type Operation, OperationsRepository, OperationStatus } from '@molecule/database';
+import { OrgEvents } from '@molecule/events';
 import { UnrecoverableError } from 'bullmq';
-import { operationsChannel } from '@molecule/jobs';
-import { REDIS } from '@molecule/redis';
-import type { Redis } from 'ioredis';
+import { JobName, ORG_DELETE_STEPS, ORG_PROVISION_STEPS } from '@molecule/jobs';
 import type { DataSource } from 'typeorm';
 
 type StepResult = Record<string, unknown> | void;
 
+/** The steps each kind of operation runs, in order, for the percent of its progress events. */
+const STEPS_OF: Readonly<Record<string, readonly string[]>> = {
+  [JobName.OrgProvision]: ORG_PROVISION_STEPS,
+  [JobName.OrgDelete]: ORG_DELETE_STEPS,
+  [JobName.WorkspaceProvision]: ['launch-instance', 'wait-online'],
+  [JobName.WorkspaceRestart]: ['stop-instance', 'launch-instance', 'wait-online'],
+  [JobName.WorkspaceDelete]: ['revoke-tokens', 'terminate-instance', 'purge', 'mark-deleted'],
+};
+
 /**
  * Runs the steps of an operation, recording each one's start, end, result or error, and
- * announcing every change on Redis (the API streams progress from it). A step that finished in
- * an earlier attempt is skipped and its recorded result returned, so a retried or resumed job
- * continues where the last one stopped.
+ * announcing every change as the org's `provisioning.step` / `provisioning.progress` events
+ * (the API streams progress from them). A step that finished in an earlier
+ * attempt is skipped and its recorded result returned, so a retried or resumed job continues
+ * where the last one stopped.
  */
 @Injectable()
 export class OperationRunner {
@@ -22,8 +30,7 @@ export class OperationRunner {
 
   constructor(
     @InjectDataSource() dataSource: DataSource,
-    @Inject(REDIS) private readonly redis: Redis,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly events: OrgEvents,
   ) {
     this.operations = new OperationsRepository(dataSource);
   }
@@ -41,25 +48,67 @@ export class OperationRunner {
     const done = operation.steps.find((s) => s.name === name && s.endedAt && !s.error);
     if (done) return done.result as T;
     await this.operations.startStep(operationId, name);
+    await this.publishStep(operation, name, 'running');
     await this.announce(operationId);
+    let state: 'done' | 'failed' = 'failed';
     try {
       const result = await work();
       await this.operations.endStep(operationId, name, { result: result ?? undefined });
+      state = 'done';
       return result;
     } catch (error) {
       await this.operations.endStep(operationId, name, { error: describe(error) });
       throw error;
     } finally {
+      await this.publishStep(operation, name, state);
       await this.announce(operationId);
     }
   }
 
-  /** Tells API replicas that the operation changed (best effort: they also poll). */
+  /**
+   * Tells the org's event stream, and through it every API replica, how far the operation got
+   * (best effort: the API also polls). A notification: it cannot fail the operation.
+   */
   async announce(operationId: string): Promise<void> {
-    await this.redis
-      .publish(operationsChannel(this.config.redis.prefix), operationId)
-      .catch(() => 0);
+    const operation = await this.operations.find(operationId).catch(() => null);
+    if (!operation?.orgId) return;
+    await this.events.publish(operation.orgId, 'provisioning.progress', {
+      ...idsOf(operation),
+      status: operation.status,
+      percent: percentOf(operation),
+    });
   }
+
+  private async publishStep(operation: Operation, step: string, state: string): Promise<void> {
+    if (!operation.orgId) return;
+    await this.events.publish(operation.orgId, 'provisioning.step', {
+      ...idsOf(operation),
+      step,
+      state,
+    });
+  }
+}
+
+function idsOf(operation: Operation) {
+  return {
+    operationId: operation.id,
+    kind: operation.kind,
+    resourceType: operation.resourceType,
+    resourceId: operation.resourceId,
+  };
+}
+
+/** Finished steps of the kind's list; 100 once the operation succeeded. */
+export function percentOf(operation: Operation): number {
+  if (operation.status === OperationStatus.Succeeded) return 100;
+  const names = STEPS_OF[operation.kind];
+  if (!names?.length) return 0;
+  const done = new Set(
+    operation.steps
+      .filter((s) => s.endedAt && !s.error && names.includes(s.name))
+      .map((s) => s.name),
+  );
+  return Math.floor((done.size / names.length) * 100);
 }
 
 /** An error message fit for an operation row: no stack, bounded length. */

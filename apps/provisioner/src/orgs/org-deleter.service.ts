@@ -4,6 +4,7 @@ import { AuditService, ORG_DELETION_RECEIPT } from '@molecule/audit';
 import { COMPUTE_DRIVER, terminateAndWait, type ComputeDriver } from '@molecule/compute';
 import { EnvelopeCipher } from '@molecule/crypto';
 import {
+  A2aCall,
   ApiKey,
   IdempotencyRecord,
   InstanceStatus,
@@ -19,6 +20,7 @@ import {
   WorkspaceStatus,
   WorkspaceToken,
 } from '@molecule/database';
+import { OrgEvents } from '@molecule/events';
 import { ORG_DELETE_STEPS, type OrgJob } from '@molecule/jobs';
 import { ROUTE_PUBLISHERS, type RoutePublisher } from '@molecule/routes';
 import { UnrecoverableError } from 'bullmq';
@@ -41,6 +43,7 @@ export class OrgDeleter {
     private readonly cipher: EnvelopeCipher,
     private readonly runner: OperationRunner,
     private readonly audit: AuditService,
+    private readonly events: OrgEvents,
   ) {
     this.dataKeys = new PostgresDataKeyStore(dataSource);
   }
@@ -73,12 +76,28 @@ export class OrgDeleter {
       { orgId: org.id, status: Not(WorkspaceStatus.Deleted) },
       { status: WorkspaceStatus.Deleting },
     );
+    for (const w of live.filter((w) => w.status !== WorkspaceStatus.Deleting)) {
+      await this.events.workspaceStatus(org.id, {
+        workspaceId: w.id,
+        status: WorkspaceStatus.Deleting,
+        previous: w.status,
+        reason: 'org_deleted',
+      });
+    }
     const instances = live.flatMap((w) => (w.providerInstanceId ? [w.providerInstanceId] : []));
     await terminateAndWait(this.compute, instances);
     await workspaces.update(
       { orgId: org.id, status: WorkspaceStatus.Deleting },
       { status: WorkspaceStatus.Deleted, deletedAt: new Date() },
     );
+    for (const w of live) {
+      await this.events.workspaceStatus(org.id, {
+        workspaceId: w.id,
+        status: WorkspaceStatus.Deleted,
+        previous: WorkspaceStatus.Deleting,
+        reason: 'org_deleted',
+      });
+    }
     return { workspaces: live.length, workspaceIds: live.map((w) => w.id), instanceIds: instances };
   }
 
@@ -131,11 +150,13 @@ export class OrgDeleter {
       const secrets = await tx.delete(SecretValue, { orgId: org.id });
       const memories = await tx.delete(Memory, { orgId: org.id });
       const replays = await tx.delete(IdempotencyRecord, { orgId: org.id });
+      const calls = await tx.delete(A2aCall, { orgId: org.id });
       await tx.update(TenantInstance, { orgId: org.id }, { adminTokenCiphertext: null });
       return {
         secrets: secrets.affected ?? 0,
         memories: memories.affected ?? 0,
         idempotencyRecords: replays.affected ?? 0,
+        a2aCalls: calls.affected ?? 0,
       };
     });
   }

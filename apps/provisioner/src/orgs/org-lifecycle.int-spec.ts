@@ -4,10 +4,13 @@ import { AuditService } from '@molecule/audit';
 import { COMPUTE_DRIVER, type ComputeDriver } from '@molecule/compute';
 import { EnvelopeCipher } from '@molecule/crypto';
 import { ApiKey, AuditEvent, Operation, Org, OrgDataKey, TenantInstance } from '@molecule/database';
-import { QueueName } from '@molecule/jobs';
+import { decodeEntries, orgEventsKey } from '@molecule/events';
+import { ORG_PROVISION_STEPS, QueueName } from '@molecule/jobs';
+import { REDIS } from '@molecule/redis';
 import { CloudflareApiDouble, ROUTE_PUBLISHERS, type RoutePublisher } from '@molecule/routes';
 import { eventually, startTestSystem, TEST_ADMIN_TOKEN, type TestSystem } from '@molecule/testing';
 import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { apiService } from '../../../api/src/api.service-definition';
 import { provisionerService } from '../provisioner.service-definition';
 import { OrphanSweeper } from '../reconcile/orphan-sweeper.service';
@@ -127,6 +130,30 @@ describe('org lifecycle (api + provisioner, local driver)', () => {
       address: host.privateAddress!,
       port: host.port!,
     };
+    // The org's live events: each step as it started and ended, then the finished operation,
+    // with ids and statuses only (never the tenant credential).
+    const events = await eventually('the finished operation in the org events', async () => {
+      const redis = system.app('api').get<Redis>(REDIS);
+      const all = decodeEntries(
+        await redis.xrange(orgEventsKey(system.redisPrefix, org.id), '-', '+'),
+      ).map((r) => r.event);
+      return all.some((e) => e.type === 'provisioning.progress' && e.data.status === 'succeeded')
+        ? all
+        : undefined;
+    });
+    expect(
+      events
+        .filter((e) => e.type === 'provisioning.step' && e.data.state === 'done')
+        .map((e) => e.data.step),
+    ).toEqual([...ORG_PROVISION_STEPS]);
+    expect(events.filter((e) => e.type === 'provisioning.progress').pop()?.data).toMatchObject({
+      kind: 'org.provision',
+      resourceId: org.id,
+      status: 'succeeded',
+      percent: 100,
+    });
+    expect(JSON.stringify(events)).not.toContain(first.token);
+
     // The host answers directly: health for anyone, everything else only with its credential.
     const base = `http://${first.address}:${first.port}`;
     expect((await fetch(`${base}/health`)).status).toBe(200);

@@ -2,6 +2,7 @@ import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { AuditService } from '@molecule/audit';
 import { Org, OrgStatus, Workspace, WorkspaceStatus } from '@molecule/database';
+import { OrgEvents } from '@molecule/events';
 import { InjectPinoLogger, PinoLogger } from '@molecule/logging';
 import { JobName, QueueName, type JobEnvelope } from '@molecule/jobs';
 import { UnrecoverableError, type Job } from 'bullmq';
@@ -38,6 +39,7 @@ export class ProvisioningProcessor extends WorkerHost {
     private readonly workspaces: WorkspaceProvisioner,
     private readonly workspaceDeleter: WorkspaceDeleter,
     private readonly audit: AuditService,
+    private readonly events: OrgEvents,
     @InjectPinoLogger(ProvisioningProcessor.name) private readonly logger: PinoLogger,
   ) {
     super();
@@ -97,12 +99,20 @@ export class ProvisioningProcessor extends WorkerHost {
     if (!(await this.runner.operations.fail(operationId, reason))) return;
     if (job.name === JobName.WorkspaceProvision || job.name === JobName.WorkspaceRestart) {
       const { workspaceId } = job.data;
-      await this.dataSource
-        .getRepository(Workspace)
-        .update(
-          { id: workspaceId, status: In(STARTING) },
-          { status: WorkspaceStatus.Failed, lastError: reason },
-        );
+      const workspaces = this.dataSource.getRepository(Workspace);
+      const before = await workspaces.findOneBy({ id: workspaceId });
+      const result = await workspaces.update(
+        { id: workspaceId, status: In(STARTING) },
+        { status: WorkspaceStatus.Failed, lastError: reason },
+      );
+      if (result.affected && before) {
+        await this.events.workspaceStatus(before.orgId, {
+          workspaceId,
+          status: WorkspaceStatus.Failed,
+          previous: before.status,
+          reason: 'provision_failed',
+        });
+      }
       return;
     }
     if (job.name !== JobName.OrgProvision) return;

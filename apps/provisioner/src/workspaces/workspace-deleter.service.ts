@@ -5,6 +5,7 @@ import { WorkspaceTokens } from '@molecule/auth';
 import { COMPUTE_DRIVER, type ComputeDriver } from '@molecule/compute';
 import { APP_CONFIG, type AppConfig } from '@molecule/config';
 import { SecretValue, Workspace, WorkspaceStatus } from '@molecule/database';
+import { OrgEvents } from '@molecule/events';
 import type { WorkspaceJob } from '@molecule/jobs';
 import { REDIS, redisKey } from '@molecule/redis';
 import { UnrecoverableError } from 'bullmq';
@@ -30,6 +31,7 @@ export class WorkspaceDeleter {
     private readonly provisioner: WorkspaceProvisioner,
     private readonly runner: OperationRunner,
     private readonly audit: AuditService,
+    private readonly events: OrgEvents,
   ) {
     this.tokens = new WorkspaceTokens(dataSource);
   }
@@ -70,8 +72,8 @@ export class WorkspaceDeleter {
         .exec();
       return { secrets: secrets.affected ?? 0 };
     });
-    await step('mark-deleted', () =>
-      this.dataSource.transaction(async (tx) => {
+    await step('mark-deleted', async () => {
+      const deleted = await this.dataSource.transaction(async (tx) => {
         const result = await tx.update(
           Workspace,
           { id: workspaceId, status: WorkspaceStatus.Deleting },
@@ -89,8 +91,16 @@ export class WorkspaceDeleter {
             tx,
           );
         }
-        return { deleted: true };
-      }),
-    );
+        return Boolean(result.affected);
+      });
+      if (deleted) {
+        await this.events.workspaceStatus(workspace.orgId, {
+          workspaceId,
+          status: WorkspaceStatus.Deleted,
+          previous: WorkspaceStatus.Deleting,
+        });
+      }
+      return { deleted: true };
+    });
   }
 }

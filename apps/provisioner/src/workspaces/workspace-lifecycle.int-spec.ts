@@ -1,7 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { COMPUTE_DRIVER, type ComputeDriver } from '@molecule/compute';
 import { AuditEvent, Org, Workspace, WorkspaceToken } from '@molecule/database';
-import { eventually, startTestSystem, TEST_ADMIN_TOKEN, type TestSystem } from '@molecule/testing';
+import { decodeEntries, orgEventsKey, type OrgEventEnvelope } from '@molecule/events';
+import { REDIS } from '@molecule/redis';
+import {
+  eventually,
+  freePort,
+  startTestSystem,
+  TEST_ADMIN_TOKEN,
+  type TestSystem,
+} from '@molecule/testing';
+import type { Redis } from 'ioredis';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,7 +33,7 @@ describe('workspace lifecycle (local driver, reference agent)', () => {
   const restarted: ChildProcess[] = [];
 
   beforeAll(async () => {
-    const registryPort = 20_000 + Math.floor(Math.random() * 20_000);
+    const registryPort = await freePort();
     system = await startTestSystem([apiService, provisionerService, registryService], {
       REGISTRY_PORT: String(registryPort),
       HEARTBEAT_INTERVAL_SECONDS: '0.5',
@@ -72,6 +81,16 @@ describe('workspace lifecycle (local driver, reference agent)', () => {
     JSON.parse(
       readFileSync(join(system.instancesDir, instanceId, 'instance.json'), 'utf8'),
     ) as InstanceRecord;
+  /** The org's live events, as its stream holds them. */
+  const orgEvents = async (): Promise<OrgEventEnvelope[]> => {
+    const redis = system.app('api').get<Redis>(REDIS);
+    const key = orgEventsKey(system.redisPrefix, (await orgRow()).id);
+    return decodeEntries(await redis.xrange(key, '-', '+')).map((r) => r.event);
+  };
+  const statusesOf = async (workspaceId: string) =>
+    (await orgEvents())
+      .filter((e) => e.type === 'workspace.status' && e.data.workspaceId === workspaceId)
+      .map((e) => e.data.status);
   const deploy = async (name: string, runtime = 'reference') => {
     const response = await api('POST', '/v1/orgs/fleet/workspaces', { name, runtime });
     expect(response.statusCode).toBe(202);
@@ -109,6 +128,29 @@ describe('workspace lifecycle (local driver, reference agent)', () => {
       expect.arrayContaining(['workspace.create', 'workspace.launched', 'workspace.registered']),
     );
     expect(elapsed).toBeLessThan(20_000);
+
+    // The org's live events tell the same story, and how far the operation got.
+    const statuses = await statusesOf(firstId);
+    expect(statuses.slice(0, 2)).toEqual(['pending', 'provisioning']);
+    expect(statuses[statuses.length - 1]).toBe('online');
+    const done = await eventually('the operation to finish', async () =>
+      (await orgEvents()).find(
+        (e) =>
+          e.type === 'provisioning.progress' &&
+          e.data.resourceId === firstId &&
+          e.data.status === 'succeeded',
+      ),
+    );
+    expect(done.data).toMatchObject({ kind: 'workspace.provision', percent: 100 });
+    const steps = (await orgEvents())
+      .filter((e) => e.type === 'provisioning.step' && e.data.resourceId === firstId)
+      .map((e) => `${String(e.data.step)}:${String(e.data.state)}`);
+    expect(steps).toEqual([
+      'launch-instance:running',
+      'launch-instance:done',
+      'wait-online:running',
+      'wait-online:done',
+    ]);
   });
 
   it('goes offline when the agent is killed, and online again when it restarts with its session token', async () => {
@@ -150,6 +192,8 @@ describe('workspace lifecycle (local driver, reference agent)', () => {
     expect(actions).toEqual(
       expect.arrayContaining(['workspace.offline', 'workspace.re-registered']),
     );
+    const statuses = await statusesOf(firstId);
+    expect(statuses.slice(statuses.lastIndexOf('offline'))).toEqual(['offline', 'online']);
 
     // The bootstrap token was spent on the first boot: it never works again.
     const registry = system.configs.get('registry')!;
@@ -204,5 +248,6 @@ describe('workspace lifecycle (local driver, reference agent)', () => {
     expect(receipt.removed['delete-workspaces'].workspaceIds.sort()).toEqual(
       live.map((w) => w.id).sort(),
     );
+    for (const w of live) expect((await statusesOf(w.id)).slice(-1)).toEqual(['deleted']);
   });
 });

@@ -11,6 +11,7 @@ import {
 import { APP_CONFIG, type AppConfig } from '@molecule/config';
 import { EnvelopeCipher } from '@molecule/crypto';
 import { SecretValue, Workspace, WorkspaceStatus } from '@molecule/database';
+import { OrgEvents } from '@molecule/events';
 import type { WorkspaceJob } from '@molecule/jobs';
 import { RuntimeCatalog, type Runtime } from '@molecule/runtimes';
 import { UnrecoverableError } from 'bullmq';
@@ -50,6 +51,7 @@ export class WorkspaceProvisioner {
     private readonly cipher: EnvelopeCipher,
     private readonly runner: OperationRunner,
     private readonly audit: AuditService,
+    private readonly events: OrgEvents,
   ) {
     this.tokens = new WorkspaceTokens(dataSource);
     this.catalog = RuntimeCatalog.load(config.runtimeCatalogPath);
@@ -90,10 +92,10 @@ export class WorkspaceProvisioner {
     // A crash after the launch: the instance exists, its token is in its env file; keep both.
     const existing = await this.compute.findByOperation(operationId);
     if (existing) {
-      await this.record(workspace.id, existing);
+      await this.record(workspace, existing);
       return { instanceId: existing.instanceId };
     }
-    await this.dataSource.getRepository(Workspace).update(
+    const started = await this.dataSource.getRepository(Workspace).update(
       { id: workspace.id, status: In(LAUNCHABLE) },
       {
         status: WorkspaceStatus.Provisioning,
@@ -102,6 +104,13 @@ export class WorkspaceProvisioner {
         lastError: null,
       },
     );
+    if (started.affected && workspace.status !== WorkspaceStatus.Provisioning) {
+      await this.events.workspaceStatus(workspace.orgId, {
+        workspaceId: workspace.id,
+        status: WorkspaceStatus.Provisioning,
+        previous: workspace.status,
+      });
+    }
     const secrets = await this.secretsFor(workspace);
     const bootstrap = await this.tokens.issueBootstrap(
       workspace.id,
@@ -140,7 +149,7 @@ export class WorkspaceProvisioner {
         install: runtime.install,
       },
     });
-    await this.record(workspace.id, instance);
+    await this.record(workspace, instance);
     await this.audit.append({
       chain: workspace.orgId,
       actor: 'system:provisioner',
@@ -183,13 +192,13 @@ export class WorkspaceProvisioner {
   private async fail(workspace: Workspace, instanceId: string, reason: string) {
     await this.terminate(instanceId);
     await this.tokens.revokeAll(workspace.id);
-    await this.dataSource.transaction(async (tx) => {
+    const failed = await this.dataSource.transaction(async (tx) => {
       const result = await tx.update(
         Workspace,
         { id: workspace.id, status: In(LAUNCHABLE) },
         { status: WorkspaceStatus.Failed, lastError: reason },
       );
-      if (!result.affected) return;
+      if (!result.affected) return false;
       await this.audit.append(
         {
           chain: workspace.orgId,
@@ -200,7 +209,17 @@ export class WorkspaceProvisioner {
         },
         tx,
       );
+      return true;
     });
+    if (failed) {
+      // A code, not the reason text: that may quote what the runtime reported.
+      await this.events.workspaceStatus(workspace.orgId, {
+        workspaceId: workspace.id,
+        status: WorkspaceStatus.Failed,
+        previous: workspace.status,
+        reason: 'provision_timeout',
+      });
+    }
   }
 
   /** Org-wide secrets, overridden by the workspace's own. */
@@ -222,7 +241,8 @@ export class WorkspaceProvisioner {
   }
 
   /** Records the instance; `booting` only if the runtime has not already registered. */
-  private async record(workspaceId: string, instance: InstanceInfo) {
+  private async record(workspace: Workspace, instance: InstanceInfo) {
+    const workspaceId = workspace.id;
     const workspaces = this.dataSource.getRepository(Workspace);
     // The control plane's own record of where the runtime listens: peers are sent here, never
     // to an address a runtime reports about itself.
@@ -231,10 +251,17 @@ export class WorkspaceProvisioner {
       { id: workspaceId, status: In(LAUNCHABLE) },
       { providerInstanceId: instance.instanceId, bootedAt: new Date(), address },
     );
-    await workspaces.update(
+    const booting = await workspaces.update(
       { id: workspaceId, status: WorkspaceStatus.Provisioning },
       { status: WorkspaceStatus.Booting, bootStage: 'booting' },
     );
+    if (booting.affected) {
+      await this.events.workspaceStatus(workspace.orgId, {
+        workspaceId,
+        status: WorkspaceStatus.Booting,
+        previous: WorkspaceStatus.Provisioning,
+      });
+    }
   }
 
   async terminate(instanceId: string): Promise<void> {

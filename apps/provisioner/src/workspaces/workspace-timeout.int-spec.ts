@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { COMPUTE_DRIVER, type ComputeDriver } from '@molecule/compute';
 import { AuditEvent, Org, Workspace } from '@molecule/database';
+import { decodeEntries, orgEventsKey } from '@molecule/events';
+import { REDIS } from '@molecule/redis';
 import { eventually, startTestSystem, TEST_ADMIN_TOKEN, type TestSystem } from '@molecule/testing';
+import type { Redis } from 'ioredis';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -90,5 +93,21 @@ describe('workspace that never registers', () => {
       .getRepository(AuditEvent)
       .findOneBy({ target: `workspace:${id}`, action: 'workspace.failed' });
     expect(audit?.data).toMatchObject({ reason: failed.lastError });
+
+    // The org's live event says so with a reason code; the reason text stays in the API.
+    const redis = system.app('api').get<Redis>(REDIS);
+    const events = decodeEntries(
+      await redis.xrange(orgEventsKey(system.redisPrefix, failed.orgId), '-', '+'),
+    ).map((r) => r.event);
+    const statuses = events.filter(
+      (e) => e.type === 'workspace.status' && e.data.workspaceId === id,
+    );
+    expect(statuses[statuses.length - 1].data).toEqual({
+      workspaceId: id,
+      status: 'failed',
+      previous: 'booting',
+      reason: 'provision_timeout',
+    });
+    expect(JSON.stringify(events)).not.toContain('did not register');
   });
 });

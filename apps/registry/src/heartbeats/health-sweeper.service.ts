@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { AuditService } from '@molecule/audit';
 import { APP_CONFIG, type AppConfig } from '@molecule/config';
+import { OrgEvents } from '@molecule/events';
 import type { DataSource } from 'typeorm';
 import { HeartbeatStore } from './heartbeat.store';
 
@@ -26,6 +27,7 @@ export class HealthSweeper {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly store: HeartbeatStore,
     private readonly audit: AuditService,
+    private readonly events: OrgEvents,
   ) {}
 
   async sweep(now = Date.now()): Promise<{ flushed: number; transitions: Transition[] }> {
@@ -80,8 +82,33 @@ export class HealthSweeper {
         target: `workspace:${t.id}`,
         data: { from: t.from },
       });
+      // Each UPDATE above committed on its own: the change is durable before it is announced.
+      await this.events.workspaceStatus(t.org_id, {
+        workspaceId: t.id,
+        status: t.to,
+        previous: t.from,
+        reason: t.to === 'offline' ? 'missed_heartbeats' : 'heartbeat',
+      });
     }
     await this.store.prune(now - 2 * window);
+    await this.flushSpend();
     return { flushed: beats.length, transitions };
+  }
+
+  /** Adds the spend workspaces reported in their heartbeats to `spent_cents`. */
+  private async flushSpend(): Promise<void> {
+    const spend = await this.store.drainSpend();
+    if (spend.size === 0) return;
+    try {
+      await this.dataSource.query(
+        `UPDATE workspaces w SET spent_cents = w.spent_cents + d.cents
+           FROM unnest($1::uuid[], $2::bigint[]) AS d(id, cents)
+          WHERE w.id = d.id AND w.status <> 'deleted'`,
+        [[...spend.keys()], [...spend.values()]],
+      );
+    } catch (error) {
+      await this.store.restoreSpend(spend);
+      throw error;
+    }
   }
 }

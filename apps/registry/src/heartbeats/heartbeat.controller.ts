@@ -2,6 +2,7 @@ import { Body, Controller, HttpCode, Inject, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { APP_CONFIG, type AppConfig } from '@molecule/config';
 import { CurrentPrincipal, WorkspaceToken, type Principal } from '@molecule/auth';
+import { SkipRateLimit } from '@molecule/rate-limits';
 import { HeartbeatDto } from './heartbeat.dto';
 import { HeartbeatStore } from './heartbeat.store';
 
@@ -20,6 +21,8 @@ export class HeartbeatController {
   // no Postgres round trip. Revocation reaches this route within that minute; registration and
   // everything else always check the database, and a flush never revives a deleted workspace.
   @WorkspaceToken({ cacheSeconds: 60 })
+  // Not rate limited: counting would add a Redis round trip to every beat (see operations.md).
+  @SkipRateLimit()
   @ApiOperation({ summary: 'Report liveness and load; answers with the next interval' })
   async beat(
     @CurrentPrincipal() principal: Extract<Principal, { kind: 'workspace-token' }>,

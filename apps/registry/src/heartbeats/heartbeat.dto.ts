@@ -14,6 +14,17 @@ export class UsageDto {
   @Min(0)
   cpuSeconds?: number;
 
+  @ApiPropertyOptional({
+    description:
+      'What the workspace spent since its previous heartbeat, in cents (model calls, tools). ' +
+      "Added to the workspace's spentCents; at its budgetCents, A2A calls get 402.",
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000_000)
+  costCents?: number;
+
   @ApiPropertyOptional()
   @IsOptional()
   @IsInt()

@@ -20,12 +20,15 @@ export interface Beat {
 @Injectable()
 export class HeartbeatStore {
   private readonly index: string;
+  /** Spend reported since the last flush: one hash, workspace id → cents. */
+  private readonly spend: string;
 
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.index = redisKey(config, 'heartbeats');
+    this.spend = redisKey(config, 'heartbeat-spend');
   }
 
   async record(workspaceId: string, beat: HeartbeatDto, at = Date.now()): Promise<void> {
@@ -36,10 +39,11 @@ export class HeartbeatStore {
           this.config.registry.missedBeforeOffline *
           4,
       ) + 60;
-    // A plain pipeline (one round trip, no MULTI/EXEC): the three writes are independent, and
-    // a partial write is repaired by the next beat.
-    await this.redis
-      .pipeline()
+    // A plain pipeline (one round trip, no MULTI/EXEC): the writes are independent, and a
+    // partial write is repaired by the next beat.
+    const pipeline = this.redis.pipeline();
+    if (beat.usage?.costCents) pipeline.hincrby(this.spend, workspaceId, beat.usage.costCents);
+    await pipeline
       .hset(
         key,
         'at',
@@ -79,6 +83,20 @@ export class HeartbeatStore {
         },
       ];
     });
+  }
+
+  /** Takes the spend reported since the last call (and resets it), in one atomic step. */
+  async drainSpend(): Promise<Map<string, number>> {
+    const results = await this.redis.multi().hgetall(this.spend).del(this.spend).exec();
+    const reported = (results?.[0]?.[1] ?? {}) as Record<string, string>;
+    return new Map(Object.entries(reported).map(([id, cents]) => [id, Number(cents)]));
+  }
+
+  /** Puts spend back after a flush failed, so none is lost. */
+  async restoreSpend(spend: Map<string, number>): Promise<void> {
+    const pipeline = this.redis.pipeline();
+    for (const [id, cents] of spend) pipeline.hincrby(this.spend, id, cents);
+    await pipeline.exec();
   }
 
   /** Drops index entries older than `before` (their workspaces went quiet). */

@@ -6,6 +6,7 @@ import {
   WorkspaceToken,
   type Principal,
 } from '@molecule/auth';
+import { RateLimit } from '@molecule/rate-limits';
 import { BootReportDto, RegisterDto } from './registration.dto';
 import { RegistrationService } from './registration.service';
 
@@ -14,6 +15,7 @@ type WorkspacePrincipal = Extract<Principal, { kind: 'workspace-token' | 'worksp
 @ApiTags('registry')
 @ApiBearerAuth()
 @Controller('registry')
+@RateLimit('auth')
 export class RegistrationController {
   constructor(private readonly registration: RegistrationService) {}
 

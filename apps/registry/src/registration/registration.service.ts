@@ -4,6 +4,7 @@ import { AuditService } from '@molecule/audit';
 import { WorkspaceTokens, type Principal } from '@molecule/auth';
 import { APP_CONFIG, type AppConfig } from '@molecule/config';
 import { Workspace, WorkspaceStatus } from '@molecule/database';
+import { OrgEvents } from '@molecule/events';
 import { In, type DataSource } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity.js';
 import type { BootReportDto, RegisterDto } from './registration.dto';
@@ -27,6 +28,7 @@ export class RegistrationService {
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly audit: AuditService,
+    private readonly events: OrgEvents,
   ) {
     this.tokens = new WorkspaceTokens(dataSource);
   }
@@ -85,6 +87,14 @@ export class RegistrationService {
       return true;
     });
     if (!updated) throw new ConflictException('The workspace changed state; it cannot register');
+    if (current.status !== WorkspaceStatus.Online) {
+      await this.events.workspaceStatus(principal.orgId, {
+        workspaceId: principal.workspaceId,
+        status: WorkspaceStatus.Online,
+        previous: current.status,
+        reason: sessionToken ? 'registered' : 're-registered',
+      });
+    }
     return {
       workspaceId: principal.workspaceId,
       ...(sessionToken ? { sessionToken } : {}),

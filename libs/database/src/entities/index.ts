@@ -1,3 +1,4 @@
+import { A2aCall } from './a2a-call.entity';
 import { ApiKey } from './api-key.entity';
 import { AuditEvent } from './audit-event.entity';
 import { IdempotencyRecord } from './idempotency-record.entity';
@@ -11,6 +12,7 @@ import { WorkspaceToken } from './workspace-token.entity';
 import { Workspace } from './workspace.entity';
 
 export {
+  A2aCall,
   ApiKey,
   AuditEvent,
   IdempotencyRecord,
@@ -37,4 +39,5 @@ export const ENTITIES = [
   AuditEvent,
   OrgDataKey,
   IdempotencyRecord,
+  A2aCall,
 ];

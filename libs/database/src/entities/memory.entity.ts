@@ -1,4 +1,5 @@
 import {
+  Check,
   Column,
   CreateDateColumn,
   Entity,
@@ -10,8 +11,14 @@ import {
 import { ApprovalState, MemoryScope, enumValues } from '../enums';
 import { Org } from './org.entity';
 
+/**
+ * Agent memory (SPEC §4.6). Content is stored redacted and with spoofed `[MEMORY ` delimiters
+ * escaped (`@molecule/memory`); the check keeps any other writer from storing one.
+ */
 @Entity('memories')
 @Index('ix_memories_org_scope', ['orgId', 'scope'])
+@Index('ix_memories_author_scope', ['authorWorkspaceId', 'scope', 'createdAt'])
+@Check('ck_memories_no_delimiter', `strpos(upper("content"), '[MEMORY') = 0`)
 export class Memory {
   @PrimaryGeneratedColumn('uuid')
   id: string;
@@ -50,8 +57,12 @@ export class Memory {
   })
   approvalState: ApprovalState;
 
+  /** Who approved or rejected a GLOBAL proposal (`org-key:<id>`, `platform-admin`). */
   @Column({ type: 'varchar', length: 100, nullable: true })
   decidedBy: string | null;
+
+  @Column({ type: 'timestamptz', nullable: true })
+  decidedAt: Date | null;
 
   @CreateDateColumn({ type: 'timestamptz' })
   createdAt: Date;

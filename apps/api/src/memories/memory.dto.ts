@@ -1,0 +1,64 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApprovalState, MemoryScope, enumValues } from '@molecule/database';
+import { NAMESPACE_PATTERN } from '@molecule/memory';
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, IsUUID, Matches, Max, Min } from 'class-validator';
+
+const NAMESPACE_MESSAGE =
+  'namespace is 1–64 of a-z, 0-9, ".", "_" and "-", starting with a-z or 0-9';
+
+export class WriteOrgMemoryDto {
+  @ApiPropertyOptional({
+    enum: [MemoryScope.Global],
+    description: 'Org admins write GLOBAL memories only (approved at once)',
+  })
+  @IsOptional()
+  @IsIn([MemoryScope.Global])
+  scope?: typeof MemoryScope.Global;
+
+  @ApiPropertyOptional({ example: 'policies', description: 'Defaults to "default"' })
+  @IsOptional()
+  @IsString()
+  @Matches(NAMESPACE_PATTERN, { message: NAMESPACE_MESSAGE })
+  namespace?: string;
+
+  @ApiProperty({
+    description: 'Stored trimmed, with secrets redacted and spoofed delimiters escaped',
+  })
+  @IsString()
+  content: string;
+}
+
+export class ListOrgMemoriesQuery {
+  @ApiPropertyOptional({ enum: enumValues(MemoryScope) })
+  @IsOptional()
+  @IsIn(enumValues(MemoryScope))
+  scope?: MemoryScope;
+
+  @ApiPropertyOptional({
+    enum: enumValues(ApprovalState),
+    description: '`pending` lists the GLOBAL proposals awaiting a decision',
+  })
+  @IsOptional()
+  @IsIn(enumValues(ApprovalState))
+  state?: ApprovalState;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @Matches(NAMESPACE_PATTERN, { message: NAMESPACE_MESSAGE })
+  namespace?: string;
+
+  @ApiPropertyOptional({ description: 'Only memories this workspace wrote' })
+  @IsOptional()
+  @IsUUID()
+  workspaceId?: string;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 200, default: 50 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  limit?: number;
+}

@@ -1,0 +1,19 @@
+export {
+  ORG_ADMIN_AUTHOR,
+  authorOf,
+  containsDelimiter,
+  escapeDelimiters,
+  wrapMemory,
+} from './delimiters';
+export type { MemoryOrigin } from './delimiters';
+export {
+  DEFAULT_MEMORY_MAX_BYTES,
+  DEFAULT_NAMESPACE,
+  MemoryContentError,
+  NAMESPACE_PATTERN,
+  contentHash,
+  prepareMemoryContent,
+} from './memory-content';
+export type { PreparedMemory } from './memory-content';
+export { redactSecrets } from './redaction';
+export type { RedactionResult } from './redaction';
