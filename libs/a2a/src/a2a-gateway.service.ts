@@ -14,6 +14,7 @@ import { loadOrgChart } from '@molecule/access';
 import { APP_CONFIG, type AppConfig } from '@molecule/config';
 import { A2aCall, Workspace, WorkspaceStatus } from '@molecule/database';
 import { OrgEvents } from '@molecule/events';
+import { InjectPinoLogger, PinoLogger } from '@molecule/logging';
 import { MetricsService } from '@molecule/observability';
 import type { FastifyReply } from 'fastify';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -91,6 +92,7 @@ export class A2aGateway implements OnModuleDestroy {
     @Inject(APP_CONFIG) config: AppConfig,
     private readonly events: OrgEvents,
     metrics: MetricsService,
+    @InjectPinoLogger(A2aGateway.name) private readonly logger: PinoLogger,
   ) {
     this.relay = new A2aRelay({
       maxResponseBytes: config.a2a.maxResponseBytes,
@@ -175,12 +177,17 @@ export class A2aGateway implements OnModuleDestroy {
         await reply.status(result.status).headers(result.headers).send(result.body);
         return;
       case 'stream':
-        void result.finished.then((end) =>
-          record(end.failure ?? 'ok', result.status, {
-            streamed: true,
-            responseBytes: end.bytes,
-          }),
-        );
+        // Recorded when the stream ends; the reply is long gone, so a failure is only logged.
+        void result.finished
+          .then((end) =>
+            record(end.failure ?? 'ok', result.status, {
+              streamed: true,
+              responseBytes: end.bytes,
+            }),
+          )
+          .catch((error: unknown) =>
+            this.logger.error({ err: error, targetId: request.targetId }, 'A2A call not recorded'),
+          );
         await reply
           .status(result.status)
           .headers({ ...result.headers, 'cache-control': 'no-cache', 'x-accel-buffering': 'no' })
