@@ -114,6 +114,7 @@ describe('renderCloudConfig', () => {
         '--env-file /etc/molecule/molecule.env ' +
         '-e MOLECULE_ROLE=tenant -e MOLECULE_CONFIG=/etc/molecule/config.yaml -e PORT=3000 ' +
         '-e HOST=0.0.0.0 ' +
+        '-v /var/lib/molecule/state:/etc/molecule ' +
         '-v /etc/molecule/config.yaml:/etc/molecule/config.yaml:ro ' +
         '-p 3000:3000 ghcr.io/example/molecule-tenant-host:1.4.2\n',
     );

@@ -11,6 +11,12 @@ import type { BootSpec } from './boot-spec';
 const HOST_DIR = '/etc/molecule';
 export const HOST_CONFIG_PATH = `${HOST_DIR}/${CONFIG_FILE_NAME}`;
 export const HOST_ENV_PATH = `${HOST_DIR}/${ENV_FILE_NAME}`;
+/**
+ * What the runtime writes and must keep across container restarts (a workspace's session token:
+ * its bootstrap token is spent once). Mounted at the config's directory in the container, which
+ * is where the runtime keeps its state by default.
+ */
+export const HOST_STATE_DIR = '/var/lib/molecule/state';
 
 /** EC2 refuses user data above 16 KB. */
 export const EC2_USER_DATA_LIMIT = 16384;
@@ -79,7 +85,9 @@ export function toUserData(cloudConfig: string): { userData: string; gzip: boole
 
 function renderUnit(spec: BootSpec, unit: string): string {
   // The runtime's non-secret settings are passed with -e, visible in the unit; the env file
-  // carries only secrets. The config is mounted read-only at the same path as on the host.
+  // carries only secrets. The config is mounted read-only at the same path as on the host, on
+  // top of the writable state directory, so what the runtime stores next to its config (the
+  // session token) survives a restart of the container.
   const run = [
     '/usr/bin/docker run --rm',
     `--name ${unit}`,
@@ -88,6 +96,7 @@ function renderUnit(spec: BootSpec, unit: string): string {
     `-e MOLECULE_CONFIG=${HOST_CONFIG_PATH}`,
     `-e PORT=${spec.port}`,
     '-e HOST=0.0.0.0',
+    `-v ${HOST_STATE_DIR}:${HOST_DIR}`,
     `-v ${HOST_CONFIG_PATH}:${HOST_CONFIG_PATH}:ro`,
     `-p ${spec.port}:${spec.port}`,
     spec.image,
