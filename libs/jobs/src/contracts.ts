@@ -120,6 +120,58 @@ export const JOB_POLICY: { readonly [J in JobName]: JobPolicy } = {
   [JobName.OperationReap]: { attempts: 1, backoff: { type: 'exponential', delay: 1_000 }, ...keep },
 };
 
+/** Jobs that carry out an `operations` row. */
+export type OperationJobName =
+  | typeof JobName.OrgProvision
+  | typeof JobName.OrgDelete
+  | typeof JobName.WorkspaceProvision
+  | typeof JobName.WorkspaceDelete
+  | typeof JobName.WorkspaceRestart;
+
+const OPERATION_JOBS: ReadonlySet<string> = new Set<OperationJobName>([
+  JobName.OrgProvision,
+  JobName.OrgDelete,
+  JobName.WorkspaceProvision,
+  JobName.WorkspaceDelete,
+  JobName.WorkspaceRestart,
+]);
+
+/** The fields of an `operations` row a job is built from. */
+export interface OperationRef {
+  id: string;
+  kind: string;
+  idempotencyKey: string | null;
+  orgId: string | null;
+  resourceType: string;
+  resourceId: string;
+}
+
+/**
+ * The BullMQ job that carries out an operation: its name, ids-only payload and options (the job
+ * id is the operation id, so enqueueing twice is harmless). Every producer (the API, the reaper)
+ * builds its jobs here. Throws for an operation of a kind no worker runs.
+ */
+export function operationJob(operation: OperationRef): {
+  name: OperationJobName;
+  data: OrgJob | WorkspaceJob;
+  opts: JobPolicy & { jobId: string };
+} {
+  if (!OPERATION_JOBS.has(operation.kind) || operation.orgId === null) {
+    throw new Error(`Operation ${operation.id} (${operation.kind}) is not run by a job`);
+  }
+  const name = operation.kind as OperationJobName;
+  const common = {
+    operationId: operation.id,
+    idempotencyKey: operation.idempotencyKey ?? operation.id,
+    orgId: operation.orgId,
+  };
+  const data =
+    operation.resourceType === 'workspace'
+      ? { ...common, workspaceId: operation.resourceId }
+      : common;
+  return { name, data, opts: { jobId: operation.id, ...JOB_POLICY[name] } };
+}
+
 /** The steps of `org.provision`, in order (the API reports progress against this list). */
 export const ORG_PROVISION_STEPS = [
   'generate-credential',

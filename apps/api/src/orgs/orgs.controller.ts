@@ -98,6 +98,22 @@ export class OrgsController {
     return this.provisioning.stream(org).pipe(map((view) => ({ type: 'progress', data: view })));
   }
 
+  @Post(':slug/retry')
+  @HttpCode(202)
+  @PlatformAdmin()
+  @PartnerKey('orgs:create')
+  @OrgKey('owner')
+  @ApiOperation({
+    summary: 'Provision a failed org again',
+    description:
+      'Starts a new `org.provision` operation for an org whose provisioning failed; it resumes ' +
+      'from what the failed attempt left. Repeating it while that operation runs returns it; ' +
+      '409 for an org that is not failed.',
+  })
+  retry(@Param('slug') slug: string, @CurrentPrincipal() principal: Principal) {
+    return this.orgs.retry(slug, principal);
+  }
+
   @Delete(':slug')
   @HttpCode(202)
   @PlatformAdmin()

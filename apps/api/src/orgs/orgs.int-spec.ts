@@ -210,6 +210,53 @@ describe('orgs API', () => {
     });
   });
 
+  describe('POST /v1/orgs/:slug/retry', () => {
+    it('provisions a failed org again under a new operation, once, and audits it', async () => {
+      const org = await createOrg(service.db.dataSource, { status: 'failed' });
+      const owner = await createOrgKey(service.db.dataSource, org.id, 'owner');
+      const first = await request('POST', `/v1/orgs/${org.slug}/retry`, owner.token);
+      expect(first.statusCode).toBe(202);
+      const body = first.json<{
+        org: { status: string };
+        operation: { id: string; kind: string };
+      }>();
+      expect(body.org.status).toBe('pending');
+      expect(body.operation.kind).toBe('org.provision');
+      expect((await queue.getJob(body.operation.id))?.data).toMatchObject({
+        operationId: body.operation.id,
+        orgId: org.id,
+      });
+      // Repeating it while that operation is unfinished returns the same one.
+      const again = await request('POST', `/v1/orgs/${org.slug}/retry`, owner.token);
+      expect(again.statusCode).toBe(202);
+      expect(again.json<{ operation: { id: string } }>().operation.id).toBe(body.operation.id);
+      const audit = await service.db.dataSource
+        .getRepository(AuditEvent)
+        .findBy({ chain: org.id, action: 'org.provision.retried' });
+      expect(audit).toHaveLength(1);
+    });
+
+    it('refuses an org that did not fail, and callers without the right', async () => {
+      const running = await createOrg(service.db.dataSource, { status: 'running' });
+      const before = await counts();
+      expect(
+        (await request('POST', `/v1/orgs/${running.slug}/retry`, TEST_ADMIN_TOKEN)).statusCode,
+      ).toBe(409);
+      const failed = await createOrg(service.db.dataSource, { status: 'failed' });
+      const member = await createOrgKey(service.db.dataSource, failed.id, 'member');
+      expect(
+        (await request('POST', `/v1/orgs/${failed.slug}/retry`, member.token)).statusCode,
+      ).toBe(403);
+      const stranger = await createPartnerKey(service.db.dataSource, ['orgs:create']);
+      expect(
+        (await request('POST', `/v1/orgs/${failed.slug}/retry`, stranger.token)).statusCode,
+      ).toBe(404);
+      expect((await request('POST', `/v1/orgs/${failed.slug}/retry`)).statusCode).toBe(401);
+      const after = await counts();
+      expect(after).toEqual({ ...before, orgs: before.orgs + 1 });
+    });
+  });
+
   describe('DELETE /v1/orgs/:slug', () => {
     it('refuses a wrong confirmation and changes nothing', async () => {
       const before = await counts();

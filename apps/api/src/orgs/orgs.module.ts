@@ -7,9 +7,10 @@ import { OrgStatusController } from './org-status.controller';
 import { OrgsController } from './orgs.controller';
 import { OrgsService } from './orgs.service';
 import { ProvisioningService } from './provisioning.service';
+import { OperationQueueModule } from '../operations/operation-queue';
 
 @Module({
-  imports: [AuditModule, IdempotencyModule, OrgEventFeedModule],
+  imports: [AuditModule, OperationQueueModule, IdempotencyModule, OrgEventFeedModule],
   controllers: [OrgsController, OrgStatusController],
   providers: [OrgsService, ProvisioningService, DeletionService],
   exports: [OrgsService],

@@ -1,4 +1,3 @@
-import { InjectQueue } from '@nestjs/bullmq';
 import {
   BadRequestException,
   ConflictException,
@@ -21,9 +20,8 @@ import {
   transitionOrg,
   Operation,
 } from '@molecule/database';
-import { JOB_POLICY, JobName, QueueName, type OrgJob } from '@molecule/jobs';
-import { InjectPinoLogger, PinoLogger } from '@molecule/logging';
-import type { Queue } from 'bullmq';
+import { JobName } from '@molecule/jobs';
+import { OperationQueue } from '../operations/operation-queue';
 import { randomUUID } from 'node:crypto';
 import { In, Not, type DataSource, type EntityManager } from 'typeorm';
 import { IdempotencyService } from '../idempotency/idempotency.service';
@@ -66,6 +64,10 @@ export function viewOf(org: Org): OrgView {
   };
 }
 
+function operationView(operation: Operation) {
+  return { id: operation.id, kind: operation.kind, status: operation.status };
+}
+
 export function linksOf(slug: string): Record<string, string> {
   return {
     self: `/v1/orgs/${slug}`,
@@ -82,10 +84,9 @@ export class OrgsService {
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
-    @InjectQueue(QueueName.Provisioning) private readonly queue: Queue,
+    private readonly operationQueue: OperationQueue,
     private readonly audit: AuditService,
     private readonly idempotency: IdempotencyService,
-    @InjectPinoLogger(OrgsService.name) private readonly logger: PinoLogger,
   ) {
     this.operations = new OperationsRepository(dataSource);
   }
@@ -125,7 +126,7 @@ export class OrgsService {
       }
       throw error;
     }
-    await this.enqueue(JobName.OrgProvision, created.operation);
+    await this.operationQueue.enqueue(created.operation);
     return created.response;
   }
 
@@ -200,8 +201,57 @@ export class OrgsService {
       );
       return op;
     });
-    await this.enqueue(JobName.OrgDelete, operation);
+    await this.operationQueue.enqueue(operation);
     return this.deletionAccepted({ ...found, status: OrgStatus.Deleting }, operation);
+  }
+
+  /**
+   * Provisions a `failed` org again under a new operation; the provisioner resumes from what the
+   * failed attempt left (each step is idempotent). Repeating the call while that operation is
+   * unfinished returns it; an org in any other state gets 409.
+   */
+  async retry(slug: string, principal: Principal) {
+    const org = await this.get(slug, principal);
+    const unfinished = await this.operations.latest(org.id, JobName.OrgProvision);
+    if (
+      (org.status === OrgStatus.Pending || org.status === OrgStatus.Provisioning) &&
+      unfinished &&
+      (unfinished.status === OperationStatus.Queued ||
+        unfinished.status === OperationStatus.Running)
+    ) {
+      return { org: viewOf(org), operation: operationView(unfinished) };
+    }
+    if (org.status !== OrgStatus.Failed) {
+      throw new ConflictException(`The org is ${org.status}; only a failed org can be retried`);
+    }
+    const operation = await this.dataSource.transaction(async (tx) => {
+      await transitionOrg(tx, org.id, [OrgStatus.Failed], OrgStatus.Pending).catch(() => {
+        throw new ConflictException('The org changed state; retry');
+      });
+      const op = await this.operations.create(tx, {
+        resourceType: ResourceType.Org,
+        resourceId: org.id,
+        orgId: org.id,
+        kind: JobName.OrgProvision,
+        idempotencyKey: randomUUID(),
+      });
+      await this.audit.append(
+        {
+          chain: org.id,
+          actor: actorOf(principal),
+          action: 'org.provision.retried',
+          target: `org:${org.id}`,
+          data: { operationId: op.id, previous: unfinished?.id ?? null },
+        },
+        tx,
+      );
+      return op;
+    });
+    await this.operationQueue.enqueue(operation);
+    return {
+      org: viewOf({ ...org, status: OrgStatus.Pending }),
+      operation: operationView(operation),
+    };
   }
 
   /** The latest org that had this slug, deleted or not (receipts outlive orgs). */
@@ -300,25 +350,5 @@ export class OrgsService {
   private replayed(response: Record<string, unknown>, secret?: string): OrgCreated {
     const stored = response as unknown as OrgCreated;
     return { ...stored, ownerKey: { ...stored.ownerKey, token: secret ?? '' } };
-  }
-
-  /** After commit. If this fails the operation stays `queued` and the reaper enqueues it. */
-  private async enqueue(
-    name: typeof JobName.OrgProvision | typeof JobName.OrgDelete,
-    operation: Operation,
-  ) {
-    const data: OrgJob = {
-      operationId: operation.id,
-      idempotencyKey: operation.idempotencyKey ?? operation.id,
-      orgId: operation.resourceId,
-    };
-    try {
-      await this.queue.add(name, data, { jobId: operation.id, ...JOB_POLICY[name] });
-    } catch (error) {
-      this.logger.warn(
-        { err: error, operationId: operation.id },
-        'Enqueue failed; the reaper will retry',
-      );
-    }
   }
 }

@@ -5,9 +5,10 @@ import { RuntimesModule } from '../runtimes/runtimes.module';
 import { SecretsModule } from '../secrets/secrets.module';
 import { WorkspacesController } from './workspaces.controller';
 import { WorkspacesService } from './workspaces.service';
+import { OperationQueueModule } from '../operations/operation-queue';
 
 @Module({
-  imports: [AuditModule, OrgsModule, RuntimesModule, SecretsModule],
+  imports: [AuditModule, OperationQueueModule, OrgsModule, RuntimesModule, SecretsModule],
   controllers: [WorkspacesController],
   providers: [WorkspacesService],
 })

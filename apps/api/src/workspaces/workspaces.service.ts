@@ -1,4 +1,3 @@
-import { InjectQueue } from '@nestjs/bullmq';
 import {
   BadRequestException,
   ConflictException,
@@ -22,19 +21,13 @@ import {
   WorkspaceStatus,
   type Org,
 } from '@molecule/database';
-import { InjectPinoLogger, PinoLogger } from '@molecule/logging';
-import { JOB_POLICY, JobName, QueueName, type WorkspaceJob } from '@molecule/jobs';
+import { OperationQueue } from '../operations/operation-queue';
+import { JobName } from '@molecule/jobs';
 import { RuntimeCatalog } from '@molecule/runtimes';
-import type { Queue } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import { In, Not, type DataSource, type EntityManager } from 'typeorm';
 import { assertSecretName, assertSecretValue, SecretsService } from '../secrets/secrets.service';
 import type { CreateWorkspaceDto, UpdateWorkspaceDto } from './workspace.dto';
-
-type WorkspaceOperation =
-  | typeof JobName.WorkspaceProvision
-  | typeof JobName.WorkspaceDelete
-  | typeof JobName.WorkspaceRestart;
 
 export function workspaceView(w: Workspace) {
   return {
@@ -65,13 +58,12 @@ export class WorkspacesService {
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
-    @InjectQueue(QueueName.Provisioning) private readonly queue: Queue,
+    private readonly operationQueue: OperationQueue,
     private readonly catalog: RuntimeCatalog,
     private readonly secrets: SecretsService,
     private readonly cipher: EnvelopeCipher,
     private readonly audit: AuditService,
     private readonly events: OrgEvents,
-    @InjectPinoLogger(WorkspacesService.name) private readonly logger: PinoLogger,
   ) {
     this.operations = new OperationsRepository(dataSource);
     this.tokens = new WorkspaceTokens(dataSource);
@@ -155,7 +147,7 @@ export class WorkspacesService {
       workspaceId: workspace.id,
       status: WorkspaceStatus.Pending,
     });
-    await this.enqueue(JobName.WorkspaceProvision, operation);
+    await this.operationQueue.enqueue(operation);
     return {
       workspace: workspaceView(workspace),
       operation: { id: operation.id, kind: operation.kind, status: operation.status },
@@ -287,7 +279,7 @@ export class WorkspacesService {
       status: WorkspaceStatus.Deleting,
       previous: workspace.status,
     });
-    await this.enqueue(JobName.WorkspaceDelete, operation);
+    await this.operationQueue.enqueue(operation);
     return {
       workspace: { ...workspaceView(workspace), status: WorkspaceStatus.Deleting },
       operation: { id: operation.id, status: operation.status },
@@ -320,7 +312,7 @@ export class WorkspacesService {
       );
       return op;
     });
-    await this.enqueue(JobName.WorkspaceRestart, operation);
+    await this.operationQueue.enqueue(operation);
     return {
       workspace: workspaceView(workspace),
       operation: { id: operation.id, status: operation.status },
@@ -333,22 +325,5 @@ export class WorkspacesService {
       { resourceId, status: In([OperationStatus.Queued, OperationStatus.Running]) },
       { status: OperationStatus.Failed, error: 'superseded', finishedAt: new Date() },
     );
-  }
-
-  private async enqueue(name: WorkspaceOperation, operation: Operation) {
-    const data: WorkspaceJob = {
-      operationId: operation.id,
-      idempotencyKey: operation.idempotencyKey ?? operation.id,
-      orgId: operation.orgId!,
-      workspaceId: operation.resourceId,
-    };
-    try {
-      await this.queue.add(name, data, { jobId: operation.id, ...JOB_POLICY[name] });
-    } catch (error) {
-      this.logger.warn(
-        { err: error, operationId: operation.id },
-        'Enqueue failed; the reaper will retry',
-      );
-    }
   }
 }

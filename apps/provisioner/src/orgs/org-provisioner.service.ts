@@ -127,6 +127,11 @@ export class OrgProvisioner {
     });
     // Recorded before any wait, so a crash from here on can never lose track of the instance.
     await this.record(tenantInstanceId, instance, InstanceStatus.Launching);
+    // A retry of a failed provisioning launches afresh; the failed attempt's host goes. Should
+    // this be lost to a crash, the orphan sweeper ends it: the row no longer records it.
+    if (row.providerInstanceId && row.providerInstanceId !== instance.instanceId) {
+      await this.compute.terminate(row.providerInstanceId);
+    }
     return { instanceId: instance.instanceId };
   }
 

@@ -4,7 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { APP_CONFIG, type AppConfig } from '@molecule/config';
 import { OperationsRepository } from '@molecule/database';
 import { InjectPinoLogger, PinoLogger } from '@molecule/logging';
-import { JOB_POLICY, JobName, QueueName } from '@molecule/jobs';
+import { JOB_POLICY, JobName, operationJob, QueueName } from '@molecule/jobs';
 import type { Queue } from 'bullmq';
 import type { DataSource } from 'typeorm';
 
@@ -52,16 +52,8 @@ export class OperationReaper {
         continue;
       }
       await job?.remove();
-      await this.queue.add(
-        name,
-        {
-          operationId: operation.id,
-          idempotencyKey: operation.idempotencyKey ?? operation.id,
-          orgId: operation.orgId,
-          ...(operation.resourceType === 'workspace' ? { workspaceId: operation.resourceId } : {}),
-        },
-        { jobId: operation.id, ...JOB_POLICY[name] },
-      );
+      const { data, opts } = operationJob(operation);
+      await this.queue.add(name, data, opts);
       this.logger.warn(
         { operationId: operation.id, kind: operation.kind },
         'Stuck operation enqueued again',
