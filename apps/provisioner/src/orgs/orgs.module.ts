@@ -7,9 +7,16 @@ import { WorkspacesModule } from '../workspaces/workspaces.module';
 import { OrgDeleter } from './org-deleter.service';
 import { OrgProvisioner } from './org-provisioner.service';
 import { ProvisioningProcessor } from './provisioning.processor';
+import { OperationFailures } from '../operations/operation-failures';
 
 @Module({
   imports: [AuditModule, ComputeModule, RoutesModule, WorkspacesModule],
-  providers: [OperationRunner, OrgProvisioner, OrgDeleter, ProvisioningProcessor],
+  providers: [
+    OperationRunner,
+    OperationFailures,
+    OrgProvisioner,
+    OrgDeleter,
+    ProvisioningProcessor,
+  ],
 })
 export class OrgsModule {}

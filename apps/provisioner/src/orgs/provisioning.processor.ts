@@ -1,21 +1,10 @@
 import { Processor, WorkerHost } from '@nestjs/bullmq';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { AuditService } from '@molecule/audit';
-import { Org, OrgStatus, Workspace, WorkspaceStatus } from '@molecule/database';
-import { OrgEvents } from '@molecule/events';
 import { InjectPinoLogger, PinoLogger } from '@molecule/logging';
 import { JobName, QueueName, type JobEnvelope } from '@molecule/jobs';
 import { UnrecoverableError, type Job } from 'bullmq';
-import { In, type DataSource } from 'typeorm';
 import { WorkspaceDeleter } from '../workspaces/workspace-deleter.service';
 import { WorkspaceProvisioner } from '../workspaces/workspace-provisioner.service';
-
-/** A workspace whose launch failed for good is `failed` from any of these. */
-const STARTING: readonly WorkspaceStatus[] = [
-  WorkspaceStatus.Pending,
-  WorkspaceStatus.Provisioning,
-  WorkspaceStatus.Booting,
-];
+import { OperationFailures } from '../operations/operation-failures';
 import { describe, OperationRunner } from '../operations/operation-runner';
 import { OrgDeleter } from './org-deleter.service';
 import { OrgProvisioner } from './org-provisioner.service';
@@ -32,14 +21,12 @@ import { OrgProvisioner } from './org-provisioner.service';
 })
 export class ProvisioningProcessor extends WorkerHost {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
     private readonly runner: OperationRunner,
     private readonly provisioner: OrgProvisioner,
     private readonly deleter: OrgDeleter,
     private readonly workspaces: WorkspaceProvisioner,
     private readonly workspaceDeleter: WorkspaceDeleter,
-    private readonly audit: AuditService,
-    private readonly events: OrgEvents,
+    private readonly failures: OperationFailures,
     @InjectPinoLogger(ProvisioningProcessor.name) private readonly logger: PinoLogger,
   ) {
     super();
@@ -81,8 +68,12 @@ export class ProvisioningProcessor extends WorkerHost {
     } catch (error) {
       const final =
         error instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      if (final) await this.giveUp(envelope, operationId, describe(error));
-      else await this.runner.operations.noteError(operationId, describe(error));
+      if (final) {
+        await this.failures.giveUp(
+          { id: operationId, kind: job.name, resourceId: resourceOf(envelope) },
+          describe(error),
+        );
+      } else await this.runner.operations.noteError(operationId, describe(error));
       this.logger.warn(
         { operationId, job: job.name, final, err: error },
         'Operation attempt failed',
@@ -92,48 +83,13 @@ export class ProvisioningProcessor extends WorkerHost {
       await this.runner.announce(operationId);
     }
   }
+}
 
-  /** The last attempt failed: the operation and, for provisioning, the org become `failed`. */
-  private async giveUp(job: JobEnvelope, operationId: string, reason: string) {
-    // Only the operation that still owned its resource may mark the resource failed.
-    if (!(await this.runner.operations.fail(operationId, reason))) return;
-    if (job.name === JobName.WorkspaceProvision || job.name === JobName.WorkspaceRestart) {
-      const { workspaceId } = job.data;
-      const workspaces = this.dataSource.getRepository(Workspace);
-      const before = await workspaces.findOneBy({ id: workspaceId });
-      const result = await workspaces.update(
-        { id: workspaceId, status: In(STARTING) },
-        { status: WorkspaceStatus.Failed, lastError: reason },
-      );
-      if (result.affected && before) {
-        await this.events.workspaceStatus(before.orgId, {
-          workspaceId,
-          status: WorkspaceStatus.Failed,
-          previous: before.status,
-          reason: 'provision_failed',
-        });
-      }
-      return;
-    }
-    if (job.name !== JobName.OrgProvision) return;
-    const { orgId } = job.data;
-    await this.dataSource.transaction(async (tx) => {
-      const result = await tx.update(
-        Org,
-        { id: orgId, status: OrgStatus.Provisioning },
-        { status: OrgStatus.Failed },
-      );
-      if (!result.affected) return;
-      await this.audit.append(
-        {
-          chain: orgId,
-          actor: 'system:provisioner',
-          action: 'org.provision.failed',
-          target: `org:${orgId}`,
-          data: { operationId, reason },
-        },
-        tx,
-      );
-    });
-  }
+/** The id of what the job works on: the workspace of a workspace job, else the org. */
+function resourceOf(job: JobEnvelope): string {
+  return 'workspaceId' in job.data
+    ? job.data.workspaceId
+    : 'orgId' in job.data
+      ? job.data.orgId
+      : '';
 }

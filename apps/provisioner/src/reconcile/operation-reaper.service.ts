@@ -7,6 +7,7 @@ import { InjectPinoLogger, PinoLogger } from '@molecule/logging';
 import { JOB_POLICY, JobName, operationJob, QueueName } from '@molecule/jobs';
 import type { Queue } from 'bullmq';
 import type { DataSource } from 'typeorm';
+import { OperationFailures } from '../operations/operation-failures';
 
 const LIVE_JOB_STATES = new Set([
   'active',
@@ -29,6 +30,7 @@ export class OperationReaper {
     @InjectDataSource() dataSource: DataSource,
     @InjectQueue(QueueName.Provisioning) private readonly queue: Queue,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly failures: OperationFailures,
     @InjectPinoLogger(OperationReaper.name) private readonly logger: PinoLogger,
   ) {
     this.operations = new OperationsRepository(dataSource);
@@ -44,8 +46,8 @@ export class OperationReaper {
       const job = await this.queue.getJob(operation.id);
       if (job && LIVE_JOB_STATES.has(await job.getState())) continue;
       if (operation.attempts >= JOB_POLICY[name].attempts * 2) {
-        await this.operations.fail(
-          operation.id,
+        await this.failures.giveUp(
+          operation,
           operation.error ?? 'no progress after repeated attempts',
         );
         failed.push(operation.id);
