@@ -6,7 +6,8 @@
 //
 // `--attempts 2 --max-foreign 0.15` repeat a run disturbed by other processes (the cleanest
 // attempt is kept). `--only direct,edge` measures a subset; `--half 4000` sets the half-load rate instead of
-// deriving it from the router's measured maximum.
+// deriving it from the router's measured maximum. `--edge-flags '<node flags>'` replaces the
+// Node/V8 flags the router runs with (default: EDGE_NODE_FLAGS below; `--edge-flags ''` for none).
 //
 // Needs: a build (`npm run build`, which the npm script runs first), Postgres and Redis (the same
 // as the tests: TEST_DATABASE_URL, TEST_REDIS_URL or their defaults), and nginx, wrk and taskset.
@@ -37,6 +38,14 @@ const ROUTES = 1000;
 const BASE_DOMAIN = 'apps.test';
 const SLUG = 'app42';
 const SUT_CORE = '0';
+// The flags docs/operations.md recommends for the edge router. V8's memory reducer, which fires
+// after a while even under steady load (it watches the old generation, which a proxy barely
+// allocates in), leaves the young generation promoting ~10× more and a full GC every few
+// seconds for as long as we watched; see docs/benchmarks.md.
+const EDGE_NODE_FLAGS = '--no-memory-reducer';
+const EDGE_FLAGS = (args['edge-flags'] === undefined ? EDGE_NODE_FLAGS : String(args['edge-flags']))
+  .split(' ')
+  .filter((flag) => flag !== '' && flag !== 'true');
 const LOAD_CORE = '1';
 
 function parseArgs(list) {
@@ -509,6 +518,7 @@ async function main() {
       process.execPath,
       [
         // V8's tick log survives the signal that stops the router (a --cpu-prof would not).
+        ...EDGE_FLAGS,
         ...(args.profile
           ? ['--prof', '--no-logfile-per-isolate', `--logfile=${resolve(String(args.profile))}`]
           : []),
@@ -606,7 +616,8 @@ async function main() {
     const results = Object.fromEntries(targets.map((t) => [t.key, []]));
     process.stdout.write(
       `bench:edge: ${REPS} × ${DURATION}s per target, wrk -t2 -c${CONNECTIONS} on core ${LOAD_CORE} ` +
-        `(with the upstream), proxies on core ${SUT_CORE}\n`,
+        `(with the upstream), proxies on core ${SUT_CORE}; edge router node flags: ` +
+        `${EDGE_FLAGS.length > 0 ? EDGE_FLAGS.join(' ') : '(none)'}\n`,
     );
     for (let rep = 0; rep < REPS; rep++) {
       for (const target of measured) {

@@ -174,7 +174,7 @@ describe('visitor authentication', () => {
     ['an unknown org key', () => ({ 'x-api-key': `mol_ok_${'A'.repeat(43)}` })],
     ['a malformed Authorization header', () => ({ authorization: 'Basic Zm9vOmJhcg==' })],
     ['the tenant token itself', () => ({ authorization: `Bearer ${acme.token}` })],
-    ['a cookie (no session verifier yet)', () => ({ cookie: 'molecule_session=abc' })],
+    ['a cookie that holds no session', () => ({ cookie: 'molecule_session=abc' })],
   ])('refuses %s with 401 without calling the upstream', async (_what, headers) => {
     const before = acme.requests.length;
     const response = await get(router.port, host(acmeOrg.slug), '/whoami', headers());
@@ -207,7 +207,7 @@ describe('header hygiene', () => {
   it('strips client identity and credential headers and sets the forwarding ones', async () => {
     const response = await get(router.port, host(acmeOrg.slug), '/whoami', {
       authorization: `Bearer ${acmeKey}`,
-      cookie: 'session=visitor-secret',
+      cookie: `session=tenant-app; molecule_session=mol_vs_${'A'.repeat(43)}`,
       'x-molecule-org-id': globexOrg.id,
       'x-molecule-anything': 'forged',
       'x-workspace-id': 'forged-workspace',
@@ -220,7 +220,8 @@ describe('header hygiene', () => {
     expect(response.status).toBe(200);
     const seen = (JSON.parse(response.body) as { headers: Record<string, string> }).headers;
     expect(seen.authorization).toBe(`Bearer ${acme.token}`);
-    expect(seen.cookie).toBeUndefined();
+    // The tenant's own cookies pass; the router's session cookie never does.
+    expect(seen.cookie).toBe('session=tenant-app');
     expect(seen['x-api-key']).toBeUndefined();
     expect(seen['x-workspace-id']).toBeUndefined();
     expect(seen['x-molecule-anything']).toBeUndefined();

@@ -20,7 +20,7 @@ export class EdgeRouterModule {
       module: EdgeRouterModule,
       imports: [CoreModule.forRoot({ config, queues: false, logDestination })],
       providers: [
-        { provide: EDGE_ROUTER_OPTIONS, useValue: resolveEdgeRouterOptions(options) },
+        { provide: EDGE_ROUTER_OPTIONS, useValue: resolveEdgeRouterOptions(config.edge, options) },
         EdgeRouterService,
       ],
     };

@@ -1,7 +1,9 @@
+import type { AppConfig } from '@molecule/config';
+
 /**
- * Tuning of the edge router. Every value has a default that suits production; tests and the
- * benchmark pass their own through `createEdgeRouterService(options)`. None of these are read from
- * the environment yet: only libs/config reads it, and the variables are proposed, not added.
+ * Tuning of the edge router. Every value comes from an `EDGE_*` variable (libs/config, where the
+ * defaults and their bounds live; docs/operations.md lists them); tests and the benchmark can
+ * override single values through `createEdgeRouterService(options)`.
  */
 export interface EdgeRouterOptions {
   routeCache?: {
@@ -15,11 +17,18 @@ export interface EdgeRouterOptions {
     redisTimeoutMs?: number;
   };
   visitorAuth?: {
-    /** How long a valid org API key is trusted without asking Postgres again. */
+    /**
+     * How long a valid org API key is trusted without asking Postgres again; also how long a
+     * session's key is known to be unrevoked.
+     */
     positiveTtlMs?: number;
     /** How long an unknown key is remembered as unknown, so floods of one bad key stay cheap. */
     negativeTtlMs?: number;
     maxEntries?: number;
+  };
+  sessions?: {
+    /** Lifetime of a visitor session (the cookie set after a sign-in ticket is exchanged). */
+    ttlSeconds?: number;
   };
   upstream?: {
     /** Kept-alive connections per tenant host (like nginx's `keepalive`). */
@@ -57,47 +66,26 @@ export interface EdgeRouterOptions {
 }
 
 export type ResolvedEdgeRouterOptions = {
-  [K in keyof EdgeRouterOptions]-?: EdgeRouterOptions[K] extends object | undefined
-    ? Required<NonNullable<EdgeRouterOptions[K]>>
+  readonly [K in keyof EdgeRouterOptions]-?: EdgeRouterOptions[K] extends object | undefined
+    ? Readonly<Required<NonNullable<EdgeRouterOptions[K]>>>
     : NonNullable<EdgeRouterOptions[K]>;
 };
 
 export const EDGE_ROUTER_OPTIONS = Symbol('EDGE_ROUTER_OPTIONS');
 
+/** The configured values (`config.edge`), with any overrides laid over them group by group. */
 export function resolveEdgeRouterOptions(
-  options: EdgeRouterOptions = {},
+  config: AppConfig['edge'],
+  overrides: EdgeRouterOptions = {},
 ): ResolvedEdgeRouterOptions {
   return {
-    routeCache: {
-      positiveTtlMs: 60_000,
-      negativeTtlMs: 5_000,
-      maxEntries: 10_000,
-      redisTimeoutMs: 500,
-      ...options.routeCache,
-    },
-    visitorAuth: {
-      positiveTtlMs: 15_000,
-      negativeTtlMs: 2_000,
-      maxEntries: 10_000,
-      ...options.visitorAuth,
-    },
-    upstream: {
-      connectionsPerHost: 128,
-      connectTimeoutMs: 5_000,
-      headersTimeoutMs: 30_000,
-      bodyIdleTimeoutMs: 300_000,
-      keepAliveTimeoutMs: 30_000,
-      ...options.upstream,
-    },
-    limits: {
-      maxRequestBodyBytes: 10 * 1024 * 1024,
-      maxResponseBodyBytes: 100 * 1024 * 1024,
-      requestHeadersTimeoutMs: 15_000,
-      requestTimeoutMs: 60_000,
-      ...options.limits,
-    },
-    retryAfterSeconds: options.retryAfterSeconds ?? 5,
-    shutdownGraceMs: options.shutdownGraceMs ?? 10_000,
-    trustForwardedHeaders: options.trustForwardedHeaders ?? false,
+    routeCache: { ...config.routeCache, ...overrides.routeCache },
+    visitorAuth: { ...config.visitorAuth, ...overrides.visitorAuth },
+    sessions: { ttlSeconds: config.sessions.ttlSeconds, ...overrides.sessions },
+    upstream: { ...config.upstream, ...overrides.upstream },
+    limits: { ...config.limits, ...overrides.limits },
+    retryAfterSeconds: overrides.retryAfterSeconds ?? config.retryAfterSeconds,
+    shutdownGraceMs: overrides.shutdownGraceMs ?? config.shutdownGraceMs,
+    trustForwardedHeaders: overrides.trustForwardedHeaders ?? config.trustForwardedHeaders,
   };
 }

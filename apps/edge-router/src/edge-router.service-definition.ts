@@ -2,7 +2,10 @@ import type { ServiceDefinition } from '@molecule/platform';
 import type { EdgeRouterOptions } from './edge-router.options';
 import { EdgeRouterModule } from './edge-router.module';
 
-/** The edge router with non-default tuning (tests and the benchmark use shorter TTLs, say). */
+/**
+ * The edge router, its tuning from the EDGE_* variables; `options` override single values (tests use
+ * shorter TTLs, say).
+ */
 export function createEdgeRouterService(options: EdgeRouterOptions = {}): ServiceDefinition {
   return {
     name: 'edge-router',

@@ -9,7 +9,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { CredentialsService } from '@molecule/auth';
 import { APP_CONFIG, type AppConfig } from '@molecule/config';
 import { EnvelopeCipher } from '@molecule/crypto';
-import { Org, OrgStatus } from '@molecule/database';
+import { ApiKey, ApiKeyKind, Org, OrgStatus } from '@molecule/database';
 import { InjectPinoLogger, PinoLogger } from '@molecule/logging';
 import { MetricsService } from '@molecule/observability';
 import {
@@ -28,6 +28,9 @@ import { EdgeProxy } from './proxy/edge-proxy';
 import { UpstreamPools } from './proxy/upstream-pools';
 import { RouteResolver } from './routing/route-resolver';
 import { tenantHostParser } from './routing/tenant-host.parser';
+import { KeyLiveness } from './visitor-auth/key-liveness';
+import { OrgSessions } from './visitor-auth/org-sessions';
+import { SessionEndpoints } from './visitor-auth/session-endpoints';
 import { VisitorAuthenticator } from './visitor-auth/visitor-authenticator';
 
 const RESUBSCRIBE_DELAY_MS = 1_000;
@@ -91,20 +94,47 @@ export class EdgeRouterService implements OnModuleInit, BeforeApplicationShutdow
       },
       this.options.routeCache,
     );
+    const keys = this.dataSource.getRepository(ApiKey);
+    const liveness = new KeyLiveness(
+      async (keyId) =>
+        await keys
+          .createQueryBuilder('k')
+          .innerJoin('k.org', 'o')
+          .where('k.id = :keyId AND k.kind = :kind AND k.revoked_at IS NULL', {
+            keyId,
+            kind: ApiKeyKind.Org,
+          })
+          .andWhere('(k.expires_at IS NULL OR k.expires_at > now())')
+          .andWhere('o.status <> :deleted', { deleted: OrgStatus.Deleted })
+          .getExists(),
+      this.options.visitorAuth,
+    );
+    // Sessions use the route connection too: a dead Redis fails a check at once (503).
+    const sessions = new OrgSessions(
+      this.routeRedis,
+      this.config.redis.prefix,
+      liveness,
+      this.options.sessions.ttlSeconds,
+    );
     const visitors = new VisitorAuthenticator(
       (token) => this.credentials.authenticate(token),
       this.options.visitorAuth,
       metrics,
+      sessions,
     );
+    const pages = new EdgePages(this.options.retryAfterSeconds);
+    const warn = (fields: Record<string, unknown>, message: string) =>
+      this.logger.warn(fields, message);
     this.proxy = new EdgeProxy({
       parseHost: tenantHostParser(this.config.baseDomain),
       routes: this.resolver,
       visitors,
+      sessions: new SessionEndpoints(sessions, pages, metrics, warn),
       pools,
-      pages: new EdgePages(this.options.retryAfterSeconds),
+      pages,
       metrics,
       options: this.options,
-      warn: (fields, message) => this.logger.warn(fields, message),
+      warn,
     });
     this.attach(this.adapterHost.httpAdapter.getHttpServer() as Server);
     await this.waitForRedis();

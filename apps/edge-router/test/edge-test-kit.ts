@@ -174,6 +174,36 @@ export async function startFakeTenantHost(
             'x-safe': 'kept',
           },
         );
+      case '/hang':
+        // Never answers (until the host closes).
+        return;
+      case '/drip': {
+        // Ten chunks 100 ms apart: a slow body that is never silent for long.
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        let sent = 0;
+        const timer = setInterval(() => {
+          res.write(`chunk ${sent}\n`);
+          if (++sent === 10) {
+            clearInterval(timer);
+            res.end();
+          }
+        }, 100);
+        res.on('close', () => clearInterval(timer));
+        return;
+      }
+      case '/set-cookies':
+        // A tenant that tries to plant the router's session cookie next to its own.
+        res.writeHead(200, {
+          'content-type': 'text/plain',
+          'content-length': 2,
+          'set-cookie': [
+            'molecule_session=mol_vs_planted; Path=/',
+            '__Host-molecule_session=mol_vs_planted; Path=/; Secure',
+            'theme=dark; Path=/',
+          ],
+        });
+        res.end('ok');
+        return;
       case '/upload': {
         let bytes = 0;
         req.on('data', (chunk: Buffer) => (bytes += chunk.length));

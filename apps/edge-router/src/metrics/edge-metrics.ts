@@ -4,6 +4,7 @@ import type { Registry } from 'prom-client';
 export const NO_TENANT = '_none';
 
 export type CacheResult = 'hit' | 'miss' | 'stale' | 'negative_hit';
+export type SessionEvent = 'created' | 'ticket_refused' | 'ended';
 export type UpstreamErrorReason =
   'connect' | 'timeout' | 'certificate' | 'reset' | 'response_too_large' | 'other';
 
@@ -152,6 +153,7 @@ export class EdgeMetrics {
   readonly routeCache: ScrapedSeries;
   readonly routeStoreErrors: Series;
   readonly visitorAuth: ScrapedSeries;
+  readonly sessions: ScrapedSeries;
   readonly websockets: ScrapedSeries;
   private readonly tenants = new Map<string, TenantMetrics>();
 
@@ -189,7 +191,13 @@ export class EdgeMetrics {
     this.visitorAuth = new ScrapedSeries(
       registry,
       'edge_visitor_auth_total',
-      'Visitor credential checks: cached, looked_up (Postgres), missing, rejected, forbidden',
+      'Visitor credential checks: cached, looked_up (Postgres), session (cookie), missing, rejected, forbidden',
+      'counter',
+    );
+    this.sessions = new ScrapedSeries(
+      registry,
+      'edge_sessions_total',
+      'Visitor sessions: created (ticket redeemed), ticket_refused (unknown, used, expired or another org), ended (logout)',
       'counter',
     );
     this.websockets = new ScrapedSeries(
@@ -198,6 +206,10 @@ export class EdgeMetrics {
       'Open WebSocket tunnels by tenant',
       'gauge',
     );
+  }
+
+  sessionEvent(event: SessionEvent): void {
+    this.sessions.child({ event }).value++;
   }
 
   tenant(slug: string): TenantMetrics {

@@ -8,6 +8,9 @@ export type EdgePage =
   | 'unauthorized'
   | 'forbidden'
   | 'payload_too_large'
+  | 'method_not_allowed'
+  | 'ticket_invalid'
+  | 'signed_out'
   | 'bad_gateway'
   | 'service_unavailable'
   | 'gateway_timeout';
@@ -43,7 +46,26 @@ const PAGES: Record<EdgePage, PageSpec> = {
   unauthorized: {
     status: 401,
     title: 'Sign in required',
-    message: 'Present an API key of this organization (Authorization: Bearer, or X-Api-Key).',
+    message:
+      'Present an API key of this organization (Authorization: Bearer, or X-Api-Key), or open a sign-in link from the Molecule API.',
+    retry: false,
+  },
+  ticket_invalid: {
+    status: 401,
+    title: 'Sign-in link expired',
+    message: 'This sign-in link is unknown, has expired or was already used. Ask for a new one.',
+    retry: false,
+  },
+  method_not_allowed: {
+    status: 405,
+    title: 'Method not allowed',
+    message: 'This address of the gateway does not accept that method.',
+    retry: false,
+  },
+  signed_out: {
+    status: 200,
+    title: 'Signed out',
+    message: 'You are signed out of this organization.',
     retry: false,
   },
   forbidden: {
@@ -113,9 +135,17 @@ export class EdgePages {
     return this.rendered[page].status;
   }
 
-  send(req: IncomingMessage, res: ServerResponse, page: EdgePage, close = false): number {
+  /** Answers with a page; `extra` headers (cookies, `Allow`) are added to the page's own. */
+  send(
+    req: IncomingMessage,
+    res: ServerResponse,
+    page: EdgePage,
+    close = false,
+    extra?: Record<string, string | string[]>,
+  ): number {
     const { status, headers, body } = this.render(req, page);
     if (close) headers.connection = 'close';
+    if (extra !== undefined) Object.assign(headers, extra);
     res.writeHead(status, headers);
     res.end(req.method === 'HEAD' ? undefined : body);
     return status;
@@ -129,7 +159,7 @@ export class EdgePages {
     const { status, headers, body } = this.render(req, page);
     headers.connection = 'close';
     const head = Object.entries(headers)
-      .map(([name, value]) => `${name}: ${value}\r\n`)
+      .map(([name, value]) => `${name}: ${String(value)}\r\n`)
       .join('');
     socket.end(
       Buffer.concat([
@@ -143,18 +173,20 @@ export class EdgePages {
   private render(
     req: IncomingMessage,
     page: EdgePage,
-  ): { status: number; headers: Record<string, string | number>; body: Buffer } {
+  ): { status: number; headers: Record<string, string | number | string[]>; body: Buffer } {
     const rendered = this.rendered[page];
     const json = prefersJson(req.headers.accept);
     const body = json ? rendered.json : rendered.html;
-    const headers: Record<string, string | number> = {
+    const headers: Record<string, string | number | string[]> = {
       'content-type': json ? 'application/json; charset=utf-8' : 'text/html; charset=utf-8',
       'content-length': body.length,
       'cache-control': 'no-store',
       'x-content-type-options': 'nosniff',
     };
     if (rendered.retry) headers['retry-after'] = this.retryAfterSeconds;
-    if (page === 'unauthorized') headers['www-authenticate'] = 'Bearer realm="molecule"';
+    if (page === 'unauthorized' || page === 'ticket_invalid') {
+      headers['www-authenticate'] = 'Bearer realm="molecule"';
+    }
     return { status: rendered.status, headers, body };
   }
 }
@@ -185,7 +217,7 @@ h1{font-size:1.6rem;margin:.6rem 0}
 <div class="brand">Molecule</div>
 <h1>${spec.title}</h1>
 <p>${spec.message}</p>
-<p class="code">${spec.status}</p>
+${spec.status >= 400 ? `<p class="code">${spec.status}</p>` : ''}
 </main>
 </body>
 </html>

@@ -8,6 +8,7 @@ import {
   openWebSocket,
   publishRoute,
   readFrames,
+  scrape,
   selfSignedCertificate,
   startFakeTenantHost,
   startRouter,
@@ -201,5 +202,62 @@ describe('HTTPS upstreams', () => {
     );
     const response = await get(router.port, host(tlsOrg.slug), '/', { 'x-api-key': tlsKey });
     expect(response.status).toBe(502);
+  });
+});
+
+describe('upstream time limits', () => {
+  let strict: TestRouter;
+  let slow: FakeTenantHost;
+  let slowOrg: { id: string; slug: string };
+  let slowKey: string;
+
+  beforeAll(async () => {
+    strict = await startRouter({ upstream: { headersTimeoutMs: 300, bodyIdleTimeoutMs: 400 } });
+    slowOrg = await createOrg(strict.service.db.dataSource);
+    slowKey = (await createOrgKey(strict.service.db.dataSource, slowOrg.id, 'viewer')).token;
+    slow = await startFakeTenantHost('slow', tenantToken());
+    await publishRoute(
+      strict,
+      { slug: slowOrg.slug, orgId: slowOrg.id, port: slow.port },
+      slow.token,
+    );
+  });
+
+  afterAll(async () => {
+    await strict?.close();
+    await slow?.close();
+  });
+
+  const slowHost = () => `${slowOrg.slug}.localhost:${strict.port}`;
+
+  it('answers 504 with Retry-After when the upstream sends no headers in time', async () => {
+    const started = Date.now();
+    const response = await get(strict.port, slowHost(), '/hang', { 'x-api-key': slowKey });
+    expect(response.status).toBe(504);
+    expect(response.headers['retry-after']).toBe('5');
+    // The limit is checked every quarter of it: 300 ms, plus up to 75 ms.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    const metrics = await scrape(strict.port);
+    expect(metrics).toMatch(
+      new RegExp(`edge_upstream_errors_total\\{[^}]*tenant="${slowOrg.slug}"[^}]*reason="timeout"`),
+    );
+  });
+
+  it('cuts a response body that goes silent for longer than the idle limit', async () => {
+    const response = await request(`http://127.0.0.1:${strict.port}/sse`, {
+      headers: { host: slowHost(), 'x-api-key': slowKey },
+    });
+    expect(response.statusCode).toBe(200);
+    const started = Date.now();
+    // The first event arrives; then the upstream is silent and the router cuts the stream.
+    await expect(response.body.text()).rejects.toThrow();
+    expect(Date.now() - started).toBeLessThan(3_000);
+  });
+
+  it('lets a slow body through as long as it keeps sending', async () => {
+    const response = await get(strict.port, slowHost(), '/drip', { 'x-api-key': slowKey });
+    expect(response.status).toBe(200);
+    expect(response.body.split('\n').filter(Boolean)).toHaveLength(10);
   });
 });

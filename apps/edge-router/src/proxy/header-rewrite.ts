@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
+import { util as undiciUtil } from 'undici';
 import type { ActiveRoute } from '../routing/route-resolver';
+import { setsSessionCookie, withoutSessionCookies } from '../visitor-auth/session-cookie';
 import type { Visitor } from '../visitor-auth/visitor-authenticator';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1): they describe one connection and are never forwarded. */
@@ -22,13 +24,13 @@ const HOP_BY_HOP = new Set([
  * own token instead); identity and forwarding headers are set by the router alone, since a client
  * that could set them could pose as another org, workspace or address. `host` is replaced by the
  * upstream's (the visitor's host goes in X-Forwarded-Host); `expect` is answered by the router.
+ * `cookie` is passed on without the router's session cookie (see `withoutSessionCookies`).
  */
 const DROPPED_REQUEST = new Set([
   ...HOP_BY_HOP,
   'host',
   'expect',
   'authorization',
-  'cookie',
   'x-api-key',
   'x-workspace-id',
   'forwarded',
@@ -48,9 +50,19 @@ function newRequestId(): string {
   return REQUEST_ID_PREFIX + requestCounter.toString(36);
 }
 
+/** The usual `Connection` values, which name no other header: no need to take them apart. */
+const PLAIN_CONNECTION = /^\s*(?:keep-alive|close|upgrade)\s*$/i;
+
+/**
+ * Undici's lower-case names for raw header buffers: interned strings for the well-known names
+ * (no allocation per response), a lower-cased copy for others.
+ */
+const headerName = undiciUtil.headerNameToString;
+
 /** Names listed in a `Connection` header are hop-by-hop for that message too. */
 function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
   if (value === undefined) return undefined;
+  if (typeof value === 'string' && PLAIN_CONNECTION.test(value)) return undefined;
   let extra: Set<string> | undefined;
   for (const token of String(value).split(',')) {
     const name = token.trim().toLowerCase();
@@ -79,7 +91,9 @@ export function upstreamRequestHeaders(
 ): string[] {
   const headers = req.headers;
   const extra = connectionTokens(headers.connection);
-  const out: string[] = [];
+  // Sized once: the client's raw header lines bound what is kept, plus the router's 8 pairs.
+  const out: string[] = new Array<string>(req.rawHeaders.length + 16);
+  let n = 0;
   for (const name in headers) {
     if (DROPPED_REQUEST.has(name)) continue;
     // Both prefixes start with "x-": one cheap check first keeps the common case fast.
@@ -89,71 +103,100 @@ export function upstreamRequestHeaders(
     if (extra?.has(name)) continue;
     const value = headers[name];
     if (value === undefined) continue;
-    if (typeof value === 'string') out.push(name, value);
-    else for (const item of value) out.push(name, item);
+    if (name === 'cookie') {
+      // Node joins repeated Cookie headers into one string.
+      const kept = withoutSessionCookies(typeof value === 'string' ? value : value.join('; '));
+      if (kept !== undefined) {
+        out[n++] = name;
+        out[n++] = kept;
+      }
+    } else if (typeof value === 'string') {
+      out[n++] = name;
+      out[n++] = value;
+    } else {
+      for (const item of value) {
+        out[n++] = name;
+        out[n++] = item;
+      }
+    }
   }
   const peer = req.socket.remoteAddress ?? '';
   const clientFor = policy.trustForwardedHeaders ? headers['x-forwarded-for'] : undefined;
   const clientProto = policy.trustForwardedHeaders ? headers['x-forwarded-proto'] : undefined;
   const requestId = headers['x-request-id'];
-  out.push(
-    'authorization',
-    route.authorization,
-    'x-forwarded-for',
-    typeof clientFor === 'string' && clientFor !== '' ? `${clientFor}, ${peer}` : peer,
-    'x-forwarded-proto',
+  out[n++] = 'authorization';
+  out[n++] = route.authorization;
+  out[n++] = 'x-forwarded-for';
+  out[n++] = typeof clientFor === 'string' && clientFor !== '' ? `${clientFor}, ${peer}` : peer;
+  out[n++] = 'x-forwarded-proto';
+  out[n++] =
     typeof clientProto === 'string' && clientProto !== ''
       ? clientProto
       : (req.socket as TLSSocket).encrypted
         ? 'https'
-        : 'http',
-    'x-forwarded-host',
-    headers.host ?? '',
-    'x-molecule-org-id',
-    route.orgId,
-    'x-molecule-visitor',
-    visitor.via,
-    'x-molecule-visitor-role',
-    visitor.role,
-    'x-request-id',
-    typeof requestId === 'string' && REQUEST_ID.test(requestId) ? requestId : newRequestId(),
-  );
+        : 'http';
+  out[n++] = 'x-forwarded-host';
+  out[n++] = headers.host ?? '';
+  out[n++] = 'x-molecule-org-id';
+  out[n++] = route.orgId;
+  out[n++] = 'x-molecule-visitor';
+  out[n++] = visitor.via;
+  out[n++] = 'x-molecule-visitor-role';
+  out[n++] = visitor.role;
+  out[n++] = 'x-request-id';
+  out[n++] =
+    typeof requestId === 'string' && REQUEST_ID.test(requestId) ? requestId : newRequestId();
+  out.length = n;
   return out;
+}
+
+/** What the response headers say about the body; filled in by `clientResponseHeaders`. */
+export interface ResponseInfo {
+  /** `text/event-stream`: flushed at once, exempt from the body size limit. */
+  eventStream: boolean;
+  /** The declared `Content-Length`, or -1. */
+  contentLength: number;
 }
 
 /**
  * The response headers passed to the client, as Node's flat `[name, value, …]` list, from
- * undici's raw header buffers. Drops hop-by-hop headers (Node frames the response itself) and any
- * header that contains the tenant token: an upstream that echoes request headers back must not
- * hand the credential to the visitor. Returns whether the response is an event stream, which must
- * be flushed at once and is exempt from the body size limit.
+ * undici's raw header buffers. Drops hop-by-hop headers (Node frames the response itself), any
+ * header that contains the tenant token (an upstream that echoes request headers back must not
+ * hand the credential to the visitor), and any `Set-Cookie` for the router's session cookie (a
+ * tenant cannot plant or clear a visitor's session). Returns whether the response is an event
+ * stream, which must be flushed at once and is exempt from the body size limit.
  */
-export function clientResponseHeaders(
-  raw: Buffer[],
-  token: string,
-  out: string[],
-): { eventStream: boolean; contentLength: number } {
+export function clientResponseHeaders(raw: Buffer[], token: string, info: ResponseInfo): string[] {
   let extra: Set<string> | undefined;
-  let eventStream = false;
-  let contentLength = -1;
+  info.eventStream = false;
+  info.contentLength = -1;
+  // Sized once (never more than undici's raw list) and trimmed, instead of grown push by push.
+  const out = new Array<string>(raw.length);
+  let n = 0;
   for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i].toString('latin1').toLowerCase();
-    const value = raw[i + 1].toString('latin1');
+    const name = headerName(raw[i]);
     if (HOP_BY_HOP.has(name)) {
-      if (name === 'connection') extra = connectionTokens(value);
+      // Their values are not needed, except Connection's list of more hop-by-hop names.
+      if (name === 'connection') extra = connectionTokens(raw[i + 1].toString('latin1'));
       continue;
-    } else if (name === 'content-type') {
-      eventStream = value.startsWith('text/event-stream');
+    }
+    const value = raw[i + 1].toString('latin1');
+    if (name === 'content-type') {
+      info.eventStream = value.startsWith('text/event-stream');
     } else if (name === 'content-length') {
-      contentLength = Number(value);
+      info.contentLength = Number(value);
+    } else if (name === 'set-cookie' && setsSessionCookie(value)) {
+      continue;
     }
     if (token !== '' && value.includes(token)) continue;
-    out.push(name, value);
+    out[n++] = name;
+    out[n++] = value;
   }
+  out.length = n;
   if (extra !== undefined) {
     for (let i = out.length - 2; i >= 0; i -= 2) {
       if (extra.has(out[i])) out.splice(i, 2);
     }
   }
-  return { eventStream, contentLength };
+  return out;
 }

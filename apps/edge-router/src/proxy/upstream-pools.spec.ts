@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { resolveEdgeRouterOptions } from '../edge-router.options';
+import { defaultEdgeOptions } from '../../test/default-options';
 import { normaliseFingerprint, UpstreamCertificateError, UpstreamPools } from './upstream-pools';
 
 const HEX = 'ab'.repeat(32);
@@ -21,7 +21,7 @@ describe('normaliseFingerprint', () => {
 });
 
 describe('UpstreamPools', () => {
-  const options = resolveEdgeRouterOptions().upstream;
+  const options = defaultEdgeOptions().upstream;
 
   it('shares one pool per origin and pinned certificate', async () => {
     const pools = new UpstreamPools(options);

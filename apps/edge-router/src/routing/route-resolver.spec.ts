@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import type { RouteEntry } from '@molecule/routes';
 import { Registry } from 'prom-client';
-import { resolveEdgeRouterOptions } from '../edge-router.options';
+import { defaultEdgeOptions } from '../../test/default-options';
 import { EdgeMetrics } from '../metrics/edge-metrics';
 import { UpstreamPools } from '../proxy/upstream-pools';
 import { RouteResolver, type RouteLookup } from './route-resolver';
@@ -44,7 +44,7 @@ function resolver(
   deps: { provisioning?: boolean; decrypt?: () => Promise<string> } = {},
 ) {
   const registry = new Registry();
-  const upstreams = new UpstreamPools(resolveEdgeRouterOptions().upstream);
+  const upstreams = new UpstreamPools(defaultEdgeOptions().upstream);
   pools.push(upstreams);
   const routes = new RouteResolver(
     {
@@ -54,7 +54,7 @@ function resolver(
       pools: upstreams,
       metrics: new EdgeMetrics(registry),
     },
-    { ...resolveEdgeRouterOptions().routeCache, ...overrides },
+    { ...defaultEdgeOptions().routeCache, ...overrides },
   );
   return { routes, registry };
 }

@@ -1,9 +1,10 @@
 import type { Principal } from '@molecule/auth';
-import { createHash } from 'node:crypto';
+import { hash as digest } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ResolvedEdgeRouterOptions } from '../edge-router.options';
 import type { EdgeMetrics, Series } from '../metrics/edge-metrics';
 import { TtlLru } from '../routing/ttl-lru';
+import { cookieValue } from './session-cookie';
 
 /** Who the visitor is, as far as the tenant needs to know. */
 export interface Visitor {
@@ -25,11 +26,13 @@ export type VisitorDecision =
   | { readonly kind: 'unavailable' };
 
 /**
- * The session-cookie half of visitor auth, plugged in once the API issues org sessions. It reads
- * one cookie and says whose session it is; the router checks that the org matches.
+ * The session-cookie half of visitor auth (`OrgSessions`): it says whose session a cookie holds;
+ * the authenticator checks that the org matches the host's.
  */
 export interface SessionCookieVerifier {
-  readonly cookieName: string;
+  /** The cookies that may hold a session, in order of preference. */
+  readonly cookieNames: readonly string[];
+  /** Undefined for an unknown, expired or revoked session; rejects when it cannot be checked. */
   verify(value: string): Promise<Visitor | undefined>;
 }
 
@@ -43,19 +46,24 @@ const REJECTED: VisitorDecision = { kind: 'rejected' };
 const FORBIDDEN: VisitorDecision = { kind: 'forbidden' };
 const UNAVAILABLE: VisitorDecision = { kind: 'unavailable' };
 
+type Allowed = Extract<VisitorDecision, { kind: 'allowed' }>;
+
 /**
- * A cached key lookup: the visitor it stands for, `null` for a valid credential that is not an
- * org key, `false` for an unknown key (cached for the shorter negative TTL).
+ * A cached key lookup: the decision for its own org (built once, so a cached check allocates
+ * nothing), `null` for a valid credential that is not an org key, `false` for an unknown key
+ * (cached for the shorter negative TTL).
  */
-type KnownKey = Visitor | null | false;
-type AuthResult = 'cached' | 'looked_up' | 'missing' | 'rejected' | 'forbidden';
+type KnownKey = Allowed | null | false;
+type AuthResult = 'cached' | 'looked_up' | 'session' | 'missing' | 'rejected' | 'forbidden';
 
 /**
  * Checks the visitor's credential before the tenant credential is injected. Org API keys come in
  * `Authorization: Bearer mol_ok_…` or `X-Api-Key`; a positive lookup is cached in-process for a
  * short TTL (default 15 s) in a bounded LRU keyed by the key's SHA-256, so the hot path is not a
  * Postgres query per request. The cost: a revoked key keeps working on each router for at most
- * that TTL. Concurrent lookups of one key share a single query.
+ * that TTL. Concurrent lookups of one key share a single query. Without a key, a session cookie
+ * (browsers, after a sign-in link from the api) is checked through `cookies`; a key wins when
+ * both are present.
  */
 export class VisitorAuthenticator {
   private readonly known: TtlLru<string, KnownKey>;
@@ -73,6 +81,7 @@ export class VisitorAuthenticator {
     this.counts = {
       cached: series('cached'),
       looked_up: series('looked_up'),
+      session: series('session'),
       missing: series('missing'),
       rejected: series('rejected'),
       forbidden: series('forbidden'),
@@ -84,7 +93,7 @@ export class VisitorAuthenticator {
     const token = presentedKey(headers);
     if (token === undefined) {
       if (this.cookies !== undefined && headers.cookie !== undefined) {
-        return this.checkCookie(headers.cookie, orgId);
+        return this.checkCookie(this.cookies, headers.cookie, orgId);
       }
       this.counts.missing.value++;
       return MISSING;
@@ -94,7 +103,8 @@ export class VisitorAuthenticator {
       this.counts.rejected.value++;
       return REJECTED;
     }
-    const hash = createHash('sha256').update(token).digest('base64');
+    // One-shot hashing: no Hash object per request.
+    const hash = digest('sha256', token, 'base64');
     const cached = this.known.get(hash);
     if (cached !== undefined && cached.expiresAt > Date.now()) {
       this.counts.cached.value++;
@@ -116,11 +126,11 @@ export class VisitorAuthenticator {
       this.counts.rejected.value++;
       return REJECTED;
     }
-    if (known === null || known.orgId !== orgId) {
+    if (known === null || known.visitor.orgId !== orgId) {
       this.counts.forbidden.value++;
       return FORBIDDEN;
     }
-    return { kind: 'allowed', visitor: known };
+    return known;
   }
 
   /** `undefined` when the lookup failed (Postgres down); that is not cached. */
@@ -137,9 +147,12 @@ export class VisitorAuthenticator {
             const known: KnownKey =
               principal.kind === 'org-key'
                 ? {
-                    orgId: principal.orgId,
-                    role: principal.role,
-                    via: `org-key:${principal.keyId}`,
+                    kind: 'allowed',
+                    visitor: {
+                      orgId: principal.orgId,
+                      role: principal.role,
+                      via: `org-key:${principal.keyId}`,
+                    },
                   }
                 : null;
             this.known.set(hash, known, this.options.positiveTtlMs);
@@ -153,14 +166,24 @@ export class VisitorAuthenticator {
     return pending;
   }
 
-  private async checkCookie(header: string, orgId: string): Promise<VisitorDecision> {
-    const value = cookieValue(header, this.cookies!.cookieName);
+  private checkCookie(
+    cookies: SessionCookieVerifier,
+    header: string,
+    orgId: string,
+  ): VisitorDecision | Promise<VisitorDecision> {
+    const value = cookieValue(header, cookies.cookieNames);
     if (value === undefined) {
       this.counts.missing.value++;
       return MISSING;
     }
-    const visitor = await this.cookies!.verify(value).catch(() => undefined);
-    return this.decide(visitor ?? false, orgId);
+    return cookies.verify(value).then(
+      (visitor) => {
+        if (visitor !== undefined && visitor.orgId === orgId) this.counts.session.value++;
+        return this.decide(visitor === undefined ? false : { kind: 'allowed', visitor }, orgId);
+      },
+      // Redis or Postgres could not say: "try again", not "sign in again".
+      () => UNAVAILABLE,
+    );
   }
 }
 
@@ -174,13 +197,5 @@ function presentedKey(headers: IncomingHttpHeaders): string | undefined {
   const apiKey = headers['x-api-key'];
   if (typeof apiKey === 'string') return apiKey.trim();
   if (Array.isArray(apiKey)) return '';
-  return undefined;
-}
-
-function cookieValue(header: string, name: string): string | undefined {
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq !== -1 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
-  }
   return undefined;
 }
