@@ -43,7 +43,10 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
 # Last, so that the layers above are shared by the images of all services.
 ARG APP
 ENV APP=${APP}
+# Extra node flags (the edge router's compose service sets --no-memory-reducer; see
+# docs/operations.md).
+ENV NODE_FLAGS=
 
 # Shell form, so that ${APP} is expanded when the container starts. exec replaces the shell with
 # node, so node itself receives SIGTERM and shuts down cleanly.
-CMD exec node -r ./scripts/paths.cjs dist/apps/${APP}/src/main.js
+CMD exec node ${NODE_FLAGS} -r ./scripts/paths.cjs dist/apps/${APP}/src/main.js

@@ -120,10 +120,17 @@ async function ensureBackingServices(config: AppConfig): Promise<void> {
   process.exit(1);
 }
 
+/**
+ * Node flags per service. The edge router runs without V8's memory reducer, which otherwise
+ * starts full GCs under sustained load (docs/benchmarks.md#garbage-collection).
+ */
+const NODE_FLAGS: Partial<Record<Service, string[]>> = { 'edge-router': ['--no-memory-reducer'] };
+
 function start(service: Service): ChildProcess {
   const child = spawn(
     process.execPath,
     [
+      ...(NODE_FLAGS[service] ?? []),
       '-r',
       join(REPO_DIR, 'scripts', 'paths.cjs'),
       join(BUILD_DIR, 'apps', service, 'src', 'main.js'),
