@@ -3,18 +3,29 @@
 // Needs Postgres and Redis as the tests do (TEST_DATABASE_URL / TEST_REDIS_URL to override).
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { load } from '../lib/load.mjs';
+import { cpuMeter, waitIdle } from '../lib/cpu.mjs';
 import { hasWrk, wrk } from '../lib/wrk.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const require = createRequire(import.meta.url);
-const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=')));
+const args = Object.fromEntries(
+  process.argv.slice(2).map((a) => {
+    const [key, ...value] = a.replace(/^--/, '').split('=');
+    return [key, value.length > 0 ? value.join('=') : undefined];
+  }),
+);
 const workspaces = Number(args.workspaces ?? 2000);
 const seconds = Number(args.seconds ?? 10);
 const concurrency = Number(args.concurrency ?? 64);
+const reps = Number(args.reps ?? 3);
+const maxForeign = Number(args['max-foreign'] ?? 0.15);
+const attempts = Number(args.attempts ?? 2);
 
 const build = spawnSync(
   process.execPath,
@@ -68,7 +79,13 @@ try {
 
   registry = spawn(
     process.execPath,
-    ['-r', './scripts/paths.cjs', 'dist/apps/registry/src/main.js'],
+    [
+      // e.g. `--hold --node-args=--inspect` to profile the registry under load
+      ...(args['node-args'] ? args['node-args'].split(' ') : []),
+      '-r',
+      './scripts/paths.cjs',
+      'dist/apps/registry/src/main.js',
+    ],
     {
       cwd: repo,
       stdio: ['ignore', 'ignore', 'inherit'],
@@ -154,19 +171,21 @@ end`;
     body: () => beat,
     headers: (i) => ({ authorization: `Bearer ${sessions[i % sessions.length]}` }),
   });
-  const ceiling = await trivial();
-  const beats = await heartbeat();
-  const fmt = (r) =>
-    `${Math.round(r.rate).toString().padStart(7)} req/s   p50 ${r.p50.toFixed(2)} ms   p99 ${r.p99.toFixed(2)} ms   errors ${r.errors}   ${JSON.stringify(r.statuses)}`;
-  console.log(
-    `\nregistry, one process, ${workspaces} workspaces, ${concurrency} connections, ${seconds} s each`,
-  );
-  console.log(`trivial GET /healthz      ${fmt(ceiling)}`);
-  console.log(`POST /registry/heartbeat  ${fmt(beats)}`);
-  console.log(`ratio heartbeat / trivial ${(beats.rate / ceiling.rate).toFixed(2)}`);
-  const ok =
-    beats.rate >= 5000 && beats.p99 < 50 && beats.rate / ceiling.rate >= 0.4 && beats.errors === 0;
-  console.log(`targets (>= 5000/s, p99 < 50 ms, >= 0.4x trivial): ${ok ? 'met' : 'NOT met'}`);
+  if ('hold' in args) {
+    // For profiling by hand: the registry stays up with its warm session cache until Ctrl-C.
+    // The script holds this run's throwaway session tokens, so it is written 0600.
+    const dir = mkdtempSync(join(tmpdir(), 'molecule-heartbeat-'));
+    const script = join(dir, 'heartbeat.lua');
+    writeFileSync(script, heartbeatScript, { mode: 0o600 });
+    console.log(`registry pid ${registry.pid} at ${base}; for example:`);
+    console.log(`  wrk -t1 -c${concurrency} -d${seconds}s --latency -s ${script} ${base}`);
+    console.log(`  wrk -t1 -c${concurrency} -d${seconds}s --latency ${base}/healthz`);
+    console.log('Ctrl-C stops the registry and cleans up.');
+    await new Promise((resolve) => process.once('SIGINT', resolve));
+    rmSync(dir, { recursive: true, force: true });
+  } else {
+    await measure(trivial, heartbeat);
+  }
 } finally {
   registry?.kill('SIGTERM');
   await ds.destroy();
@@ -176,4 +195,71 @@ end`;
   const keys = await redis.keys(`${prefix}*`);
   if (keys.length) await redis.del(...keys);
   redis.disconnect();
+}
+
+/**
+ * `reps` repetitions of the trivial route then the heartbeat, back to back, each after waiting
+ * for a quiet machine and with CPU accounting. A repetition during which other processes used
+ * more than `maxForeign` cores is run again (up to `attempts` times) and the cleaner kept.
+ */
+async function measure(trivial, heartbeat) {
+  const shared = ['redis-server', 'postgres'];
+  const once = async (run) => {
+    const idle = await waitIdle();
+    const meter = cpuMeter({ sut: [registry.pid], shared });
+    const result = await run();
+    return { ...result, ...meter.stop(), idle };
+  };
+  const repetitions = [];
+  for (let rep = 0; rep < reps; rep++) {
+    let best;
+    for (let attempt = 0; attempt < attempts; attempt++) {
+      const ceiling = await once(trivial);
+      const beats = await once(heartbeat);
+      const pair = { ceiling, beats, foreign: Math.max(ceiling.foreign, beats.foreign) };
+      if (best === undefined || pair.foreign < best.foreign) best = pair;
+      if (pair.foreign <= maxForeign) break;
+    }
+    repetitions.push(best);
+    const { ceiling, beats } = best;
+    console.log(`\nrepetition ${rep + 1}`);
+    console.log(`  trivial GET /healthz      ${fmt(ceiling)}`);
+    console.log(`  POST /registry/heartbeat  ${fmt(beats)}`);
+    console.log(`  ratio heartbeat / trivial ${(beats.rate / ceiling.rate).toFixed(2)}`);
+  }
+  const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+  const rate = median(repetitions.map((r) => r.beats.rate));
+  const p99 = median(repetitions.map((r) => r.beats.p99));
+  const ratio = median(repetitions.map((r) => r.beats.rate / r.ceiling.rate));
+  const errors = repetitions.reduce((sum, r) => sum + failed(r.beats) + failed(r.ceiling), 0);
+  console.log(
+    `\nregistry, one process, ${workspaces} workspaces, ${concurrency} connections, ` +
+      `${reps} × ${seconds} s each (medians of the repetitions)`,
+  );
+  console.log(
+    `  trivial GET /healthz      ${Math.round(median(repetitions.map((r) => r.ceiling.rate)))} req/s`,
+  );
+  console.log(`  POST /registry/heartbeat  ${Math.round(rate)} req/s, p99 ${p99.toFixed(2)} ms`);
+  console.log(`  ratio heartbeat / trivial ${ratio.toFixed(2)}`);
+  console.log(
+    `  foreign CPU: at most ${Math.max(...repetitions.map((r) => r.foreign)).toFixed(2)} cores ` +
+      'during a kept run',
+  );
+  const ok = rate >= 5000 && p99 < 50 && ratio >= 0.4 && errors === 0;
+  console.log(`targets (>= 5000/s, p99 < 50 ms, >= 0.4x trivial): ${ok ? 'met' : 'NOT met'}`);
+}
+
+/** wrk counts non-2xx answers in `errors`; the Node client counts them by status only. */
+function failed(r) {
+  const refused = Object.entries(r.statuses).filter(([status]) => Number(status) >= 300);
+  return r.errors + refused.reduce((sum, [, count]) => sum + count, 0);
+}
+
+function fmt(r) {
+  return (
+    `${Math.round(r.rate).toString().padStart(6)} req/s  p50 ${r.p50.toFixed(2)} ms  ` +
+    `p99 ${r.p99.toFixed(2)} ms  errors ${failed(r)} ${JSON.stringify(r.statuses)}  ` +
+    `registry CPU ${r.sutCpu.toFixed(2)}  Redis+Postgres CPU ${r.sharedCpu.toFixed(2)}  ` +
+    `load generator CPU ${r.loadCpu.toFixed(2)}  foreign CPU ${r.foreign.toFixed(2)}`
+  );
 }

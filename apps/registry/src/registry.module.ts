@@ -1,8 +1,9 @@
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, Module, RequestMethod } from '@nestjs/common';
 import type { AppConfig } from '@molecule/config';
 import { CoreModule } from '@molecule/platform';
 import type { DestinationStream } from 'pino';
 import { A2aModule } from './a2a/a2a.module';
+import { HEARTBEAT_PATH } from './heartbeats/heartbeat.route';
 import { HeartbeatsModule } from './heartbeats/heartbeats.module';
 import { MemoriesModule } from './memories/memories.module';
 import { RegistrationModule } from './registration/registration.module';
@@ -13,7 +14,13 @@ export class RegistryModule {
     return {
       module: RegistryModule,
       imports: [
-        CoreModule.forRoot({ config, queues: true, logDestination }),
+        CoreModule.forRoot({
+          config,
+          queues: true,
+          logDestination,
+          // Each workspace beats every interval: only failed beats are logged (by the route).
+          unloggedRoutes: [{ path: HEARTBEAT_PATH, method: RequestMethod.POST }],
+        }),
         RegistrationModule,
         HeartbeatsModule,
         MemoriesModule,

@@ -1,5 +1,6 @@
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { ServiceDefinition } from '@molecule/platform';
+import { documentHeartbeat, HEARTBEAT_MODELS } from './heartbeats/heartbeat.openapi';
 import { RegistryModule } from './registry.module';
 
 export const registryService: ServiceDefinition = {
@@ -28,7 +29,9 @@ export const registryService: ServiceDefinition = {
           description: 'Workspace bootstrap or session token',
         })
         .build(),
+      { extraModels: HEARTBEAT_MODELS },
     );
+    documentHeartbeat(document);
     SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
   },
 };

@@ -11,7 +11,7 @@ import { AUTH_METADATA, type AuthRequirement } from './auth.decorators';
 import { CredentialsService } from './credentials.service';
 import { roleSatisfies, type Principal } from './principal';
 
-interface AuthRequest {
+export interface AuthRequest {
   headers: Record<string, string | string[] | undefined>;
   params?: Record<string, string>;
   principal?: Principal;
@@ -33,11 +33,25 @@ export class AuthGuard implements CanActivate {
       context.getHandler(),
       context.getClass(),
     ]);
+    const request = context.switchToHttp().getRequest<AuthRequest>();
+    const principal = await this.authorize(requirements, request);
+    if (principal) request.principal = principal;
+    return true;
+  }
+
+  /**
+   * The principal the request may act as under `requirements` (undefined on public routes), or
+   * the 401/403 to answer. Routes served outside Nest's pipeline call it with their own
+   * declaration, so every route decides access the same way.
+   */
+  async authorize(
+    requirements: readonly AuthRequirement[],
+    request: AuthRequest,
+  ): Promise<Principal | undefined> {
     if (requirements.length === 0)
       throw new ForbiddenException('This route declares no access rule');
-    if (requirements.some((r) => r.kind === 'public')) return true;
+    if (requirements.some((r) => r.kind === 'public')) return undefined;
 
-    const request = context.switchToHttp().getRequest<AuthRequest>();
     const header = request.headers.authorization;
     const token = parseBearer(Array.isArray(header) ? header[0] : header);
     // Hot routes (heartbeats) may accept a workspace session verified in the last few seconds.
@@ -48,10 +62,7 @@ export class AuthGuard implements CanActivate {
     if (!principal) throw new UnauthorizedException('A valid bearer credential is required');
 
     for (const requirement of requirements) {
-      if (await this.satisfies(principal, requirement, request.params ?? {})) {
-        request.principal = principal;
-        return true;
-      }
+      if (await this.satisfies(principal, requirement, request.params ?? {})) return principal;
     }
     throw new ForbiddenException('The credential does not grant access to this resource');
   }

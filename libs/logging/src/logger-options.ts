@@ -36,7 +36,22 @@ const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
-export function loggerOptions(config: AppConfig, destination?: DestinationStream): Params {
+/** A route by path and method, as Nest's middleware configuration names it. */
+export interface RouteRef {
+  path: string;
+  method: RequestMethod;
+}
+
+/**
+ * `unlogged` routes are left out of request logging altogether: pino-http's middleware, which
+ * builds a redacted child logger for every request (even one it then does not log), does not run
+ * for them. For hot routes served outside Nest that log their own failures.
+ */
+export function loggerOptions(
+  config: AppConfig,
+  destination?: DestinationStream,
+  unlogged: RouteRef[] = [],
+): Params {
   return {
     pinoHttp: {
       level: config.log.level,
@@ -61,5 +76,6 @@ export function loggerOptions(config: AppConfig, destination?: DestinationStream
     },
     // nestjs-pino's default route pattern matches only `/` under Fastify's middie; log every route.
     forRoutes: [{ path: '*', method: RequestMethod.ALL }],
+    exclude: unlogged.length > 0 ? unlogged : undefined,
   };
 }

@@ -7,7 +7,7 @@ import { EnvelopeCipher, MasterKeyring } from '@molecule/crypto';
 import { OrgEvents } from '@molecule/events';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
-import { LoggingModule } from '@molecule/logging';
+import { LoggingModule, type RouteRef } from '@molecule/logging';
 import { ObservabilityModule } from '@molecule/observability';
 import { QUEUE_NAMES } from '@molecule/jobs';
 import { RateLimitModule } from '@molecule/rate-limits';
@@ -22,6 +22,8 @@ export interface CoreOptions {
   queues: boolean;
   /** Where log lines go; tests pass a capturing stream. Defaults to stdout. */
   logDestination?: DestinationStream;
+  /** Hot routes served outside Nest that log their own failures: no request log middleware. */
+  unloggedRoutes?: RouteRef[];
 }
 
 /**
@@ -31,10 +33,10 @@ export interface CoreOptions {
  */
 @Module({})
 export class CoreModule {
-  static forRoot({ config, queues, logDestination }: CoreOptions): DynamicModule {
+  static forRoot({ config, queues, logDestination, unloggedRoutes }: CoreOptions): DynamicModule {
     const imports: ModuleMetadata['imports'] = [
       ConfigModule.forRoot(config),
-      LoggingModule.forRoot(logDestination),
+      LoggingModule.forRoot(logDestination, unloggedRoutes),
       DatabaseModule,
       RedisModule,
       AuthModule,

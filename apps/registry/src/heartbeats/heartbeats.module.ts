@@ -2,13 +2,13 @@ import { Module } from '@nestjs/common';
 import { AuditModule } from '@molecule/audit';
 import { HealthProcessor } from './health.processor';
 import { HealthSweeper } from './health-sweeper.service';
-import { HeartbeatController } from './heartbeat.controller';
+import { HeartbeatRoute } from './heartbeat.route';
 import { HeartbeatStore } from './heartbeat.store';
 
 @Module({
   imports: [AuditModule],
-  controllers: [HeartbeatController],
-  providers: [HeartbeatStore, HealthSweeper, HealthProcessor],
+  // No controller: the heartbeat route is served by Fastify directly (see HeartbeatRoute).
+  providers: [HeartbeatStore, HeartbeatRoute, HealthSweeper, HealthProcessor],
   exports: [HeartbeatStore],
 })
 export class HeartbeatsModule {}
