@@ -128,7 +128,8 @@ export class A2aGateway implements OnModuleDestroy {
     options: SendOptions = {},
   ): Promise<void> {
     const started = Date.now();
-    const requestBytes = Buffer.byteLength(JSON.stringify(request.body ?? null));
+    const payload = JSON.stringify(request.body ?? null);
+    const requestBytes = Buffer.byteLength(payload);
     const method = methodOf(request.body);
     const record = (
       outcome: Outcome,
@@ -145,7 +146,7 @@ export class A2aGateway implements OnModuleDestroy {
       });
       result = await this.relay.send({
         address: target.address,
-        body: request.body as Record<string, unknown>,
+        payload,
         headers: request.headers,
         caller: request.caller.actor,
         signal: abort.signal,

@@ -38,8 +38,8 @@ export interface RelayLimits {
 export interface RelayRequest {
   /** The agent's base URL as the provisioner recorded it (`http://<address>:<port>`). */
   address: string;
-  /** The JSON-RPC request, already parsed and checked. */
-  body: Record<string, unknown>;
+  /** The JSON-RPC request, checked and serialised (as the agent receives it). */
+  payload: string;
   headers: IncomingHttpHeaders;
   caller: string;
   /** Aborted when the caller goes away; the agent's request is cancelled too. */
@@ -85,7 +85,7 @@ export class A2aRelay {
   }
 
   async send(request: RelayRequest): Promise<RelayResult> {
-    const payload = JSON.stringify(request.body);
+    const { payload } = request;
     let response: Awaited<ReturnType<Agent['request']>>;
     try {
       response = await this.agent.request({
