@@ -21,6 +21,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, URL } from 'node:url';
 import { clearTimeout } from 'node:timers';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { machineTicks, processTicks, TICK, waitIdle } from '../lib/cpu.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const DIST = join(ROOT, 'dist');
@@ -145,32 +146,7 @@ async function httpStatus(port, host, path, headers) {
   return response.statusCode;
 }
 
-// --- CPU accounting, from /proc: the reference harness's noise control in small ---
-
-const TICK = 100; // USER_HZ on Linux
-
-function processTicks(pids) {
-  let total = 0;
-  for (const pid of pids) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      total += Number(fields[11]) + Number(fields[12]);
-      // For this process, also its reaped children (each wrk run): cutime + cstime.
-      if (pid === process.pid) total += Number(fields[13]) + Number(fields[14]);
-    } catch {
-      // exited
-    }
-  }
-  return total;
-}
-
-function machineTicks() {
-  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].split(/\s+/).slice(1).map(Number);
-  const idle = cpu[3] + cpu[4];
-  const total = cpu.slice(0, 8).reduce((a, b) => a + b, 0);
-  return { busy: total - idle, steal: cpu[7] };
-}
+// --- which processes are ours ---
 
 function descendants(pid) {
   const out = [pid];
@@ -184,18 +160,6 @@ function descendants(pid) {
     // no children
   }
   return out;
-}
-
-/** Waits until the machine is nearly idle (other sessions build and test on the same cores). */
-async function waitIdle(maxWaitMs = 15_000) {
-  const deadline = Date.now() + maxWaitMs;
-  for (;;) {
-    const a = machineTicks();
-    await sleep(1_000);
-    const b = machineTicks();
-    const cores = (b.busy - a.busy) / TICK;
-    if (cores < 0.2 || Date.now() > deadline) return cores;
-  }
 }
 
 // --- load generation ---
@@ -259,7 +223,7 @@ async function measureOnce(target, options) {
   const seconds = options.duration;
   const sutCpu = (processTicks(pids) - sut0) / TICK / seconds;
   const m1 = machineTicks();
-  const machineCpu = (m1.busy - m0.busy) / TICK / seconds;
+  const machineCpu = (m1 - m0) / TICK / seconds;
   const foreign = Math.max(0, machineCpu - (processTicks(ourPids()) - ours0) / TICK / seconds);
   return { ...parseWrk(text), sutCpu, foreign, idleBefore };
 }

@@ -2,10 +2,10 @@
 // while it measured ("foreign CPU"): other sessions build and test on the same cores.
 import { readdirSync, readFileSync } from 'node:fs';
 
-const TICK = 100; // USER_HZ on Linux
+export const TICK = 100; // USER_HZ on Linux
 
 /** utime + stime of the processes, in ticks; for this process also its reaped children (wrk). */
-function processTicks(pids) {
+export function processTicks(pids) {
   let total = 0;
   for (const pid of pids) {
     try {
@@ -20,7 +20,8 @@ function processTicks(pids) {
   return total;
 }
 
-function machineTicks() {
+/** Busy (non-idle) ticks of the whole machine so far. */
+export function machineTicks() {
   const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].split(/\s+/).slice(1).map(Number);
   const idle = cpu[3] + cpu[4];
   return cpu.slice(0, 8).reduce((a, b) => a + b, 0) - idle;
