@@ -10,6 +10,7 @@ export {
   DEFAULT_MEMORY_MAX_BYTES,
   DEFAULT_NAMESPACE,
   MemoryContentError,
+  NAMESPACE_MESSAGE,
   NAMESPACE_PATTERN,
   contentHash,
   prepareMemoryContent,

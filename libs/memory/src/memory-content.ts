@@ -7,6 +7,9 @@ export const DEFAULT_NAMESPACE = 'default';
 
 /** 1 to 64 of `a-z 0-9 . _ -`, starting with a letter or digit. */
 export const NAMESPACE_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+/** What a request is told when its namespace does not match {@link NAMESPACE_PATTERN}. */
+export const NAMESPACE_MESSAGE =
+  'namespace is 1–64 of a-z, 0-9, ".", "_" and "-", starting with a-z or 0-9';
 
 /** The default for `MEMORY_MAX_BYTES`. */
 export const DEFAULT_MEMORY_MAX_BYTES = 16 * 1024;

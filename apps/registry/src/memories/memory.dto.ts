@@ -1,12 +1,10 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { MemoryScope, enumValues } from '@molecule/database';
-import { NAMESPACE_PATTERN } from '@molecule/memory';
+import { NAMESPACE_MESSAGE, NAMESPACE_PATTERN } from '@molecule/memory';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 
 const SCOPES = enumValues(MemoryScope);
-const NAMESPACE_MESSAGE =
-  'namespace is 1–64 of a-z, 0-9, ".", "_" and "-", starting with a-z or 0-9';
 
 export class WriteMemoryDto {
   @ApiProperty({
