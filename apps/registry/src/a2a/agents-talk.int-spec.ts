@@ -134,10 +134,14 @@ describe('agents talking through the control plane', () => {
     }
     expect(streamed).toEqual(['echo: stream please']);
 
-    const calls = await system.db.dataSource
-      .getRepository(A2aCall)
-      .findBy({ callerWorkspaceId: workerId, targetWorkspaceId: leadId, outcome: 'ok' });
-    expect(calls.map((c) => c.method).sort()).toEqual(['SendMessage', 'SendStreamingMessage']);
+    // A plain call is recorded before its answer, a stream once it has ended: wait for it.
+    const methods = await eventually('both calls recorded', async () => {
+      const calls = await system.db.dataSource
+        .getRepository(A2aCall)
+        .findBy({ callerWorkspaceId: workerId, targetWorkspaceId: leadId, outcome: 'ok' });
+      return calls.length >= 2 ? calls.map((c) => c.method).sort() : undefined;
+    });
+    expect(methods).toEqual(['SendMessage', 'SendStreamingMessage']);
   });
 
   it('an older runtime’s v0.3 message/send (no A2A-Version) gets its answer', async () => {
