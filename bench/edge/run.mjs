@@ -6,14 +6,15 @@
 //
 // `--attempts 2 --max-foreign 0.15` repeat a run disturbed by other processes (the cleanest
 // attempt is kept). `--only direct,edge` measures a subset; `--half 4000` sets the half-load rate instead of
-// deriving it from the router's measured maximum. `--edge-flags '<node flags>'` replaces the
-// Node/V8 flags the router runs with (default: EDGE_NODE_FLAGS below; `--edge-flags ''` for none).
+// deriving it from the router's measured maximum. `--edge-flags='<node flags>'` replaces the
+// Node/V8 flags the router runs with (default: EDGE_NODE_FLAGS below; `--edge-flags=` for none);
+// `--edge-log FILE` writes the router's output there (with `--trace-gc` among its flags, say).
 //
 // Needs: a build (`npm run build`, which the npm script runs first), Postgres and Redis (the same
 // as the tests: TEST_DATABASE_URL, TEST_REDIS_URL or their defaults), and nginx, wrk and taskset.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -53,6 +54,12 @@ function parseArgs(list) {
   const out = {};
   for (let i = 0; i < list.length; i++) {
     if (!list[i].startsWith('--')) continue;
+    // `--name=value` takes any value, including one that starts with `--` (`--edge-flags=--x`).
+    const eq = list[i].indexOf('=');
+    if (eq > 0) {
+      out[list[i].slice(2, eq)] = list[i].slice(eq + 1);
+      continue;
+    }
     const name = list[i].slice(2);
     const next = list[i + 1];
     if (next === undefined || next.startsWith('--')) out[name] = true;
@@ -99,15 +106,20 @@ async function freePort() {
 }
 
 /** Starts a child pinned to one core; resolves once `ready` says so. */
-async function startProcess(name, core, command, argv, options = {}) {
+async function startProcess(name, core, command, argv, { log: logFile, ...options } = {}) {
   const child = spawn('taskset', ['-c', core, command, ...argv], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     ...options,
   });
   let output = '';
-  child.stdout.on('data', (chunk) => (output += chunk));
-  child.stderr.on('data', (chunk) => (output += chunk));
+  const log = logFile === undefined ? undefined : createWriteStream(logFile);
+  for (const stream of [child.stdout, child.stderr]) {
+    stream.on('data', (chunk) => {
+      if (log === undefined) output += chunk;
+      else log.write(chunk);
+    });
+  }
   const exited = new Promise((done) => child.once('exit', done));
   return {
     name,
@@ -490,7 +502,7 @@ async function main() {
         './scripts/paths.cjs',
         'dist/apps/edge-router/src/main.js',
       ],
-      { env: edgeEnv },
+      { env: edgeEnv, log: args['edge-log'] === undefined ? undefined : String(args['edge-log']) },
     );
     processes.push(edge);
 

@@ -55,6 +55,7 @@ export class ProxyHandler implements Dispatcher.DispatchHandler, ResponseInfo, D
   /** A time limit that passed before undici handed over `abort`. */
   private expired: UpstreamTimeoutError | undefined;
   deadline: number;
+  deadlineSlot = -1;
   private status = 0;
   private bytes = 0;
   private limit: number;
@@ -194,6 +195,7 @@ export class UpgradeHandler implements Dispatcher.DispatchHandler, Deadlined {
   private answered = false;
   private streaming = false;
   deadline: number;
+  deadlineSlot = -1;
 
   constructor(
     private readonly proxy: ExchangeContext,

@@ -8,7 +8,7 @@ describe('UpstreamDeadlines', () => {
 
   const exchange = (deadline: number) => {
     const expired: number[] = [];
-    const watched: Deadlined = { deadline, expire: () => expired.push(deadline) };
+    const watched: Deadlined = { deadline, deadlineSlot: -1, expire: () => expired.push(deadline) };
     return { watched, expired };
   };
 
@@ -33,6 +33,27 @@ describe('UpstreamDeadlines', () => {
     deadlines.check(1_000);
     expect(late.expired).toEqual([]);
     expect(deadlines.size).toBe(0);
+  });
+
+  it('keeps the right exchanges when others leave from anywhere in the list', () => {
+    deadlines = new UpstreamDeadlines(30_000, 300_000);
+    const all = Array.from({ length: 10 }, (_, i) => exchange(100 + i));
+    for (const { watched } of all) deadlines.watch(watched);
+    deadlines.watch(all[0].watched); // watching twice changes nothing
+    expect(deadlines.size).toBe(10);
+    for (const i of [0, 9, 4, 5]) deadlines.unwatch(all[i].watched);
+    deadlines.unwatch(all[4].watched); // nor does leaving twice
+    expect(deadlines.size).toBe(6);
+    deadlines.check(106.5);
+    expect(all.flatMap((e) => e.expired)).toEqual(expect.arrayContaining([101, 102, 103, 106]));
+    expect(all.flatMap((e) => e.expired)).toHaveLength(4);
+    expect(deadlines.size).toBe(2);
+    deadlines.check(1_000);
+    expect(all.flatMap((e) => e.expired).sort()).toEqual([101, 102, 103, 106, 107, 108]);
+    expect(deadlines.size).toBe(0);
+    // An exchange can be watched again once it has left.
+    deadlines.watch(all[0].watched);
+    expect(deadlines.size).toBe(1);
   });
 
   it('checks by itself, often enough for short limits', async () => {

@@ -1,6 +1,8 @@
 /** An upstream exchange with a time limit; `deadline` is a `performance.now()` value. */
 export interface Deadlined {
   deadline: number;
+  /** Its place in the watch list, or -1 when not watched; only `UpstreamDeadlines` sets it. */
+  deadlineSlot: number;
   /** Called once, when `deadline` has passed; the exchange is no longer watched then. */
   expire(): void;
 }
@@ -28,9 +30,17 @@ export class UpstreamTimeoutError extends Error {
  * young-generation pauses about a third longer. Here an exchange only moves a number; the check
  * runs every quarter of the shorter limit (at most every second), so a limit fires up to that much
  * late, and counts from the dispatch (time waiting for a free connection included).
+ *
+ * The exchanges in flight are an array that each one knows its place in (removal swaps the last
+ * one in), not a `Set`: a `Set` that every request adds to and deletes from rebuilds its table
+ * every few dozen requests, and V8 links each discarded table to its successor. Once one table
+ * has been promoted to the old generation (a pause in traffic is enough), every later table, and
+ * every exchange it held, is kept alive by its dead predecessor and promoted too: measured on the
+ * benchmark, ~1.8 MB promoted per young-generation collection instead of ~25 KB, and collections
+ * of ~5 ms instead of ~1 ms, until the process restarts.
  */
 export class UpstreamDeadlines {
-  private readonly watched = new Set<Deadlined>();
+  private readonly watched: Deadlined[] = [];
   private readonly timer: NodeJS.Timeout;
 
   constructor(
@@ -43,22 +53,33 @@ export class UpstreamDeadlines {
   }
 
   get size(): number {
-    return this.watched.size;
+    return this.watched.length;
   }
 
   watch(exchange: Deadlined): void {
-    this.watched.add(exchange);
+    if (exchange.deadlineSlot >= 0) return;
+    exchange.deadlineSlot = this.watched.length;
+    this.watched.push(exchange);
   }
 
   unwatch(exchange: Deadlined): void {
-    this.watched.delete(exchange);
+    const slot = exchange.deadlineSlot;
+    if (slot < 0 || this.watched[slot] !== exchange) return;
+    exchange.deadlineSlot = -1;
+    const last = this.watched.pop() as Deadlined;
+    if (last !== exchange) {
+      this.watched[slot] = last;
+      last.deadlineSlot = slot;
+    }
   }
 
   /** Expires every exchange whose deadline is at or before `now`. */
   check(now: number): void {
-    for (const exchange of this.watched) {
-      if (exchange.deadline <= now) {
-        this.watched.delete(exchange);
+    // Backwards: removing an exchange moves the last one, already checked, into its place.
+    for (let i = this.watched.length - 1; i >= 0; i--) {
+      const exchange = this.watched[i];
+      if (exchange !== undefined && exchange.deadline <= now) {
+        this.unwatch(exchange);
         exchange.expire();
       }
     }
