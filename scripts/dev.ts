@@ -121,8 +121,8 @@ async function ensureBackingServices(config: AppConfig): Promise<void> {
 }
 
 /**
- * Node flags per service. The edge router runs without V8's memory reducer, which otherwise
- * starts full GCs under sustained load (docs/benchmarks.md#garbage-collection).
+ * Node flags per service. The edge router runs without V8's memory reducer, which can start a
+ * heap-shrinking full GC under load (docs/operations.md#edge-router).
  */
 const NODE_FLAGS: Partial<Record<Service, string[]>> = { 'edge-router': ['--no-memory-reducer'] };
 

@@ -40,10 +40,8 @@ const ROUTES = 1000;
 const BASE_DOMAIN = 'apps.test';
 const SLUG = 'app42';
 const SUT_CORE = '0';
-// The flags docs/operations.md recommends for the edge router. V8's memory reducer, which fires
-// after a while even under steady load (it watches the old generation, which a proxy barely
-// allocates in), leaves the young generation promoting ~10× more and a full GC every few
-// seconds for as long as we watched; see docs/benchmarks.md.
+// The flags docs/operations.md recommends for the edge router: without V8's memory reducer, which
+// can start a heap-shrinking full GC under load (see docs/benchmarks.md, "Garbage collection").
 const EDGE_NODE_FLAGS = '--no-memory-reducer';
 const EDGE_FLAGS = (args['edge-flags'] === undefined ? EDGE_NODE_FLAGS : String(args['edge-flags']))
   .split(' ')
