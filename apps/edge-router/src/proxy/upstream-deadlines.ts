@@ -34,8 +34,9 @@ export class UpstreamTimeoutError extends Error {
  * The exchanges in flight are an array that each one knows its place in (removal swaps the last
  * one in), not a `Set`: a `Set` that every request adds to and deletes from rebuilds its table
  * every few dozen requests, and V8 links each discarded table to its successor. Once one table
- * has been promoted to the old generation (a pause in traffic is enough), every later table, and
- * every exchange it held, is kept alive by its dead predecessor and promoted too: measured on the
+ * has been promoted to the old generation (a full GC under load does it; so, in our runs, did a
+ * change from light to heavy load), every later table, and every exchange it held, is kept alive
+ * by its dead predecessor and promoted too: measured on the
  * benchmark, ~1.8 MB promoted per young-generation collection instead of ~25 KB, and collections
  * of ~5 ms instead of ~1 ms, until the process restarts.
  */
