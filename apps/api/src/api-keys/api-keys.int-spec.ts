@@ -134,6 +134,11 @@ describe('API keys and the audit trail', () => {
       );
       expect(seqs).toEqual([...seqs].sort((a, b) => b - a));
       expect(new Set(seqs).size).toBe(page.verification.events);
+      // A cursor we never gave out is refused rather than read as "from the start".
+      for (const bad of ['x', '-1', '1.5', '9'.repeat(19)]) {
+        const refused = await call('GET', `/v1/orgs/keyed/audit?before=${bad}`, TEST_ADMIN_TOKEN);
+        expect(refused.statusCode).toBe(400);
+      }
     });
 
     it('detects a tampered event', async () => {

@@ -1,4 +1,12 @@
-import { Controller, DefaultValuePipe, Get, Param, ParseIntPipe, Query } from '@nestjs/common';
+import {
+  BadRequestException,
+  Controller,
+  DefaultValuePipe,
+  Get,
+  Param,
+  ParseIntPipe,
+  Query,
+} from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AuditService } from '@molecule/audit';
 import { CurrentPrincipal, OrgKey, PlatformAdmin, type Principal } from '@molecule/auth';
@@ -25,10 +33,13 @@ export class AuditController {
     @Query('limit', new DefaultValuePipe(50), new ParseIntPipe()) limit: number,
     @Query('before') before?: string,
   ) {
+    // A cursor that is not one we gave out would otherwise silently restart at the first page.
+    if (before !== undefined && !/^\d{1,18}$/.test(before)) {
+      throw new BadRequestException('before must be the `next` of a previous page');
+    }
     const org = await this.orgs.latestBySlug(slug, principal);
     const page = Math.min(Math.max(limit, 1), 200);
-    const cursor = before !== undefined && /^\d{1,18}$/.test(before) ? before : undefined;
-    const events = await this.audit.page(org.id, page, cursor);
+    const events = await this.audit.page(org.id, page, before);
     return {
       events: events.map((e) => ({
         id: e.id,
