@@ -160,4 +160,47 @@ describe('API keys and the audit trail', () => {
       expect((await call('GET', '/v1/orgs/keyed/audit', token)).statusCode).toBe(403);
     });
   });
+
+  describe('GET /v1/admin/audit', () => {
+    it('pages the platform trail (partner keys) for the platform admin only', async () => {
+      const created = await call('POST', '/v1/admin/partner-keys', TEST_ADMIN_TOKEN, {
+        name: 'audited partner',
+        scopes: ['orgs:read'],
+      });
+      const { key, token: partner } = created.json<{ key: { id: string }; token: string }>();
+      await call('DELETE', `/v1/admin/partner-keys/${key.id}`, TEST_ADMIN_TOKEN);
+
+      const first = await call('GET', '/v1/admin/audit?limit=1', TEST_ADMIN_TOKEN);
+      expect(first.statusCode).toBe(200);
+      const page = first.json<{
+        events: { seq: string; action: string; target: string; actor: string }[];
+        next: string;
+        verification: { valid: boolean; events: number };
+      }>();
+      expect(page.events).toEqual([
+        expect.objectContaining({
+          action: 'partner-key.revoke',
+          target: `api-key:${key.id}`,
+          actor: 'platform-admin',
+        }),
+      ]);
+      expect(page.verification).toMatchObject({ valid: true });
+      const rest = await call('GET', `/v1/admin/audit?before=${page.next}`, TEST_ADMIN_TOKEN);
+      expect(rest.json<{ events: { action: string; target: string }[] }>().events).toContainEqual(
+        expect.objectContaining({ action: 'partner-key.create', target: `api-key:${key.id}` }),
+      );
+      // Nothing of any org's chain, and never the partner's secret.
+      expect(rest.body).not.toContain(partner);
+      expect(
+        rest.json<{ events: { action: string }[] }>().events.map((e) => e.action),
+      ).not.toContain('api-key.create');
+
+      expect((await call('GET', '/v1/admin/audit?before=x', TEST_ADMIN_TOKEN)).statusCode).toBe(
+        400,
+      );
+      const { token: owner } = await createOrgKey(service.db.dataSource, org.id, 'owner');
+      expect((await call('GET', '/v1/admin/audit', owner)).statusCode).toBe(403);
+      expect((await call('GET', '/v1/admin/audit')).statusCode).toBe(401);
+    });
+  });
 });
