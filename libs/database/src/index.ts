@@ -16,3 +16,4 @@ export {
   StaleStateError,
   transitionOrg,
 } from './repositories/orgs.repository';
+export { nextCursor, olderThan } from './repositories/pages';

@@ -6,3 +6,4 @@ export type { CoreOptions } from './core.module';
 export { resolveError } from './error-envelope';
 export type { ErrorEnvelope } from './error-envelope';
 export { createValidationPipe } from './validation';
+export { PageQuery } from './page.query';

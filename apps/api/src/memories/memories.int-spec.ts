@@ -251,6 +251,30 @@ describe('api: org memories and GLOBAL proposals', () => {
     expect(await counts()).toEqual(before);
   });
 
+  it('pages the org list with the `next` cursor, filters kept, and refuses a malformed cursor', async () => {
+    for (let i = 0; i < 3; i++) {
+      expect(
+        (await api('POST', '', keys.admin, { namespace: 'paged', content: `rule ${i}` }))
+          .statusCode,
+      ).toBe(201);
+    }
+    const texts: string[] = [];
+    let next: string | null = null;
+    do {
+      const response = await api(
+        'GET',
+        `?namespace=paged&limit=2${next ? `&before=${next}` : ''}`,
+        keys.admin,
+      );
+      expect(response.statusCode).toBe(200);
+      const page = response.json<{ memories: Item[]; next: string | null }>();
+      texts.push(...page.memories.map((m) => m.text));
+      next = page.next;
+    } while (next !== null);
+    expect(texts).toEqual(['rule 2', 'rule 1', 'rule 0']);
+    expect((await api('GET', '?before=12', keys.admin)).statusCode).toBe(400);
+  });
+
   it('refuses other roles, other orgs and workspaces on the admin routes', async () => {
     const proposal = await propose('child', 'a proposal nobody else may decide');
     const before = await counts();

@@ -16,6 +16,8 @@ import {
   Org,
   type MemoryScope as Scope,
   lockOpenOrg,
+  nextCursor,
+  olderThan,
 } from '@molecule/database';
 import { OrgEvents } from '@molecule/events';
 import { DEFAULT_NAMESPACE, authorOf, prepareMemoryContent, wrapMemory } from '@molecule/memory';
@@ -150,12 +152,17 @@ export class MemoriesService {
     if (query.state) where.approvalState = query.state;
     if (query.namespace) where.namespace = query.namespace;
     if (query.workspaceId) where.authorWorkspaceId = query.workspaceId;
-    const rows = await this.dataSource.getRepository(Memory).find({
-      where,
-      order: { createdAt: 'DESC', id: 'DESC' },
-      take: query.limit ?? DEFAULT_LIMIT,
-    });
-    return { memories: rows.map(orgMemoryItem) };
+    const page = query.limit ?? DEFAULT_LIMIT;
+    const select = this.dataSource
+      .getRepository(Memory)
+      .createQueryBuilder('m')
+      .where(where)
+      .orderBy('m.created_at', 'DESC')
+      .addOrderBy('m.id', 'DESC')
+      .limit(page);
+    if (query.before !== undefined) olderThan(select, query.before, org.id);
+    const rows = await select.getMany();
+    return { memories: rows.map(orgMemoryItem), next: nextCursor(rows, page) };
   }
 
   /**

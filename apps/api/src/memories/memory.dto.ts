@@ -1,8 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ApprovalState, MemoryScope, enumValues } from '@molecule/database';
 import { NAMESPACE_MESSAGE, NAMESPACE_PATTERN } from '@molecule/memory';
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, IsUUID, Matches, Max, Min } from 'class-validator';
+import { PageQuery } from '@molecule/platform';
+import { IsIn, IsOptional, IsString, IsUUID, Matches } from 'class-validator';
 
 export class WriteOrgMemoryDto {
   @ApiPropertyOptional({
@@ -26,7 +26,7 @@ export class WriteOrgMemoryDto {
   content: string;
 }
 
-export class ListOrgMemoriesQuery {
+export class ListOrgMemoriesQuery extends PageQuery {
   @ApiPropertyOptional({ enum: enumValues(MemoryScope) })
   @IsOptional()
   @IsIn(enumValues(MemoryScope))
@@ -50,12 +50,4 @@ export class ListOrgMemoriesQuery {
   @IsOptional()
   @IsUUID()
   workspaceId?: string;
-
-  @ApiPropertyOptional({ minimum: 1, maximum: 200, default: 50 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(200)
-  limit?: number;
 }

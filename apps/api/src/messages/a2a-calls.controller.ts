@@ -11,7 +11,7 @@ import {
 import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { CurrentPrincipal, OrgKey, PlatformAdmin, type Principal } from '@molecule/auth';
-import { A2aCall } from '@molecule/database';
+import { A2aCall, nextCursor, olderThan } from '@molecule/database';
 import type { DataSource } from 'typeorm';
 import { OrgsService } from '../orgs/orgs.service';
 
@@ -62,12 +62,7 @@ export class A2aCallsController {
         ws: workspaceId,
       });
     }
-    if (before) {
-      query.andWhere(
-        '(c.createdAt, c.id) < (SELECT b.created_at, b.id FROM a2a_calls b WHERE b.id = :before AND b.org_id = :orgId)',
-        { before },
-      );
-    }
+    if (before) olderThan(query, before, org.id);
     const calls = await query.getMany();
     return {
       calls: calls.map((c) => ({
@@ -84,7 +79,7 @@ export class A2aCallsController {
         durationMs: c.durationMs,
         createdAt: c.createdAt.toISOString(),
       })),
-      next: calls.length === page ? calls[calls.length - 1].id : null,
+      next: nextCursor(calls, page),
     };
   }
 }

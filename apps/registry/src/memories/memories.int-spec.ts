@@ -264,12 +264,49 @@ describe('registry: workspace memories', () => {
     expect(await counts()).toEqual(before);
   });
 
-  it.each([['?limit=0'], ['?limit=201'], ['?limit=abc'], ['?scope=ALL'], ['?namespace=A B']])(
-    'refuses the query %s with 400',
-    async (query) => {
-      expect((await call('GET', `/registry/memories${query}`, tokens.dev1)).statusCode).toBe(400);
-    },
-  );
+  it('pages with the `next` cursor, newest first, through exactly what the workspace may read', async () => {
+    for (let i = 0; i < 5; i++) {
+      await write('dev1', { scope: 'LOCAL', namespace: 'paging', content: `note ${i}` });
+    }
+    // Another org's memory in the same namespace must never come through a cursor.
+    const foreign = await call('POST', '/registry/memories', tokens.other, {
+      scope: 'LOCAL',
+      namespace: 'paging',
+      content: 'elsewhere',
+    });
+    expect(foreign.statusCode).toBe(201);
+    const page = async (query: string) => {
+      const response = await call(
+        'GET',
+        `/registry/memories?namespace=paging${query}`,
+        tokens.dev1,
+      );
+      expect(response.statusCode).toBe(200);
+      return response.json<{ memories: Item[]; next: string | null }>();
+    };
+    const seen: string[] = [];
+    let next: string | null = null;
+    do {
+      const current = await page(`&limit=2${next ? `&before=${next}` : ''}`);
+      seen.push(...current.memories.map((m) => m.content.replace(/^\[MEMORY [^\]]*\]: /, '')));
+      next = current.next;
+    } while (next !== null);
+    expect(seen).toEqual(['note 4', 'note 3', 'note 2', 'note 1', 'note 0']);
+    // A cursor from another org is no way in: an empty page.
+    const otherId = foreign.json<{ memory: Item }>().memory.id;
+    expect((await page(`&before=${otherId}`)).memories).toEqual([]);
+  });
+
+  it.each([
+    ['?limit=0'],
+    ['?limit=201'],
+    ['?limit=abc'],
+    ['?scope=ALL'],
+    ['?namespace=A B'],
+    ['?before=not-a-cursor'],
+  ])('refuses the query %s with 400', async (query) => {
+    expect((await call('GET', `/registry/memories${query}`, tokens.dev1)).statusCode).toBe(400);
+  });
 
   it('ignores forged identity headers', async () => {
     const forged: Record<string, string>[] = [

@@ -10,6 +10,8 @@ import {
   MemoryScope,
   type MemoryScope as Scope,
   lockOpenOrg,
+  nextCursor,
+  olderThan,
 } from '@molecule/database';
 import { OrgEvents } from '@molecule/events';
 import { DEFAULT_NAMESPACE, authorOf, prepareMemoryContent, wrapMemory } from '@molecule/memory';
@@ -125,6 +127,7 @@ export class MemoriesService {
    */
   async list(principal: WorkspacePrincipal, query: ListMemoriesQuery) {
     const me = principal.workspaceId;
+    const page = query.limit ?? DEFAULT_LIMIT;
     const wants = (scope: Scope) => query.scope === undefined || query.scope === scope;
     const chart = await loadOrgChart(this.dataSource, principal.orgId);
     const team = Array.from(chart.nodes(), (node) => node.id).filter((id) =>
@@ -165,12 +168,13 @@ export class MemoriesService {
       )
       .orderBy('m.created_at', 'DESC')
       .addOrderBy('m.id', 'DESC')
-      .limit(query.limit ?? DEFAULT_LIMIT);
+      .limit(page);
     if (query.namespace !== undefined) {
       select.andWhere('m.namespace = :namespace', { namespace: query.namespace });
     }
+    if (query.before !== undefined) olderThan(select, query.before, principal.orgId);
     const rows = await select.getMany();
-    return { memories: rows.map(memoryItem) };
+    return { memories: rows.map(memoryItem), next: nextCursor(rows, page) };
   }
 
   /**

@@ -1,8 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { MemoryScope, enumValues } from '@molecule/database';
 import { NAMESPACE_MESSAGE, NAMESPACE_PATTERN } from '@molecule/memory';
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { PageQuery } from '@molecule/platform';
+import { IsIn, IsOptional, IsString, Matches } from 'class-validator';
 
 const SCOPES = enumValues(MemoryScope);
 
@@ -27,7 +27,7 @@ export class WriteMemoryDto {
   content: string;
 }
 
-export class ListMemoriesQuery {
+export class ListMemoriesQuery extends PageQuery {
   @ApiPropertyOptional({ enum: SCOPES, description: 'Every scope when left out' })
   @IsOptional()
   @IsIn(SCOPES)
@@ -38,12 +38,4 @@ export class ListMemoriesQuery {
   @IsString()
   @Matches(NAMESPACE_PATTERN, { message: NAMESPACE_MESSAGE })
   namespace?: string;
-
-  @ApiPropertyOptional({ minimum: 1, maximum: 200, default: 50 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(200)
-  limit?: number;
 }
