@@ -268,7 +268,7 @@ describe('api: org memories and GLOBAL proposals', () => {
       );
       expect(response.statusCode).toBe(200);
       const page = response.json<{ memories: Item[]; next: string | null }>();
-      texts.push(...page.memories.map((m) => m.text));
+      texts.push(...page.memories.map((m) => m.text ?? ''));
       next = page.next;
     } while (next !== null);
     expect(texts).toEqual(['rule 2', 'rule 1', 'rule 0']);
