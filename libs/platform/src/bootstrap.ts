@@ -9,6 +9,9 @@ import type { IncomingMessage } from 'node:http';
 import type { RouteOptions } from 'fastify';
 import type { DestinationStream } from 'pino';
 
+/** The signals a service shuts down gracefully on. */
+export const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
+
 /** How one deployable service is put together. */
 export interface ServiceDefinition {
   name: ServiceName;
@@ -59,7 +62,10 @@ export async function createServiceApp(
   );
   const logger = app.get(Logger);
   app.useLogger(logger);
-  app.enableShutdownHooks();
+  // The signals that mean "stop": SIGTERM (orchestrators, `npm start`), SIGINT (Ctrl-C) and SIGHUP
+  // (a closed terminal). Nest's default list also takes SIGUSR2, which profilers and reloaders
+  // send, and the fault signals (SIGSEGV, SIGBUS, ...) that Node advises against handling in JS.
+  app.enableShutdownHooks([...SHUTDOWN_SIGNALS]);
 
   const metrics = app.get(MetricsService);
   fastify.addHook('onResponse', (request, reply, done) => {
