@@ -1,7 +1,16 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import {
+  afterAll,
+  afterEach,
+  beforeAll,
+  beforeEach,
+  describe,
+  expect,
+  it,
+  jest,
+} from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { AuditEvent } from '@molecule/database';
-import { createTestDatabase, type TestDatabase } from '@molecule/testing';
+import { createTestDatabase, eventually, type TestDatabase } from '@molecule/testing';
 import { AuditService, hashEvent } from './audit.service';
 
 describe('AuditService.verify', () => {
@@ -60,5 +69,115 @@ describe('AuditService.verify', () => {
     await rows().save({ ...planted, hash: hashEvent(planted) });
     const result = await audit.verify(chain, 3);
     expect(result).toMatchObject({ valid: false, events: 8, brokenAt: { seq: '0' } });
+  });
+
+  describe('after a verified walk', () => {
+    afterEach(() => {
+      jest.restoreAllMocks();
+    });
+
+    /** How many batches the next `verify` reads: the walk itself, not the prefix check. */
+    const batchesRead = async (run: () => Promise<unknown>) => {
+      const spy = jest.spyOn(rows(), 'createQueryBuilder');
+      await run();
+      const calls = spy.mock.calls.length;
+      spy.mockRestore();
+      return calls;
+    };
+
+    /**
+     * Waits until every transaction that was open when the chain was last written has ended (the
+     * horizon is cluster-wide: other suites' transactions hold it back), so the next walk's
+     * horizon is past every row and its checkpoint can be trusted next time.
+     */
+    const settled = async () => {
+      const [{ next }] = await db.dataSource.query<{ next: string }[]>(
+        'SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS next',
+      );
+      await eventually('the transactions open during the writes to end', async () => {
+        const [{ oldest }] = await db.dataSource.query<{ oldest: string }[]>(
+          'SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS oldest',
+        );
+        return BigInt(oldest) >= BigInt(next) ? true : undefined;
+      });
+    };
+
+    it('hashes only the events appended since', async () => {
+      // Seven events, three per batch: a full walk reads three batches.
+      await settled();
+      expect(await batchesRead(() => audit.verify(chain, 3))).toBe(3);
+      await audit.append({ chain, actor: 'platform-admin', action: 'test.step', target: 't8' });
+      await audit.append({ chain, actor: 'platform-admin', action: 'test.step', target: 't9' });
+      await settled();
+      let result: unknown;
+      expect(
+        await batchesRead(async () => {
+          result = await audit.verify(chain, 3);
+        }),
+      ).toBe(1);
+      expect(result).toEqual({ valid: true, events: 9 });
+      // Nothing new: one (empty) batch after the checkpoint.
+      expect(await batchesRead(() => audit.verify(chain, 3))).toBe(1);
+      await expect(audit.verify(chain, 3)).resolves.toEqual({ valid: true, events: 9 });
+    });
+
+    it('finds a change to an event it had verified', async () => {
+      await expect(audit.verify(chain, 3)).resolves.toEqual({ valid: true, events: 7 });
+      await rows().update({ chain, seq: '2' }, { target: 'rewritten' });
+      await expect(audit.verify(chain, 3)).resolves.toMatchObject({
+        valid: false,
+        brokenAt: { seq: '2' },
+      });
+    });
+
+    it('finds a change that keeps the stored hash, at the checkpoint itself', async () => {
+      await expect(audit.verify(chain, 3)).resolves.toEqual({ valid: true, events: 7 });
+      // Rewriting a row with its own values is still a new row version; here the content differs.
+      await rows().update({ chain, seq: '7' }, { data: { forged: true } });
+      await expect(audit.verify(chain, 3)).resolves.toMatchObject({
+        valid: false,
+        brokenAt: { seq: '7' },
+      });
+    });
+
+    it('finds a deleted event and a planted one', async () => {
+      await expect(audit.verify(chain, 3)).resolves.toEqual({ valid: true, events: 7 });
+      await rows().delete({ chain, seq: '1' });
+      await expect(audit.verify(chain, 3)).resolves.toMatchObject({
+        valid: false,
+        events: 6,
+        brokenAt: { seq: '2' },
+      });
+
+      const other = randomUUID();
+      await audit.append({ chain: other, actor: 'platform-admin', action: 'a', target: 'x' });
+      await expect(audit.verify(other, 3)).resolves.toEqual({ valid: true, events: 1 });
+      const planted = {
+        chain: other,
+        seq: '-1',
+        actor: 'platform-admin',
+        action: 'test.planted',
+        target: 'nobody',
+        data: {},
+        prevHash: null,
+        createdAt: new Date(),
+      };
+      await rows().save({ ...planted, hash: hashEvent(planted) });
+      await expect(audit.verify(other, 3)).resolves.toMatchObject({
+        valid: false,
+        events: 2,
+        brokenAt: { seq: '-1' },
+      });
+    });
+
+    it('keeps a broken chain broken', async () => {
+      await rows().update({ chain, seq: '3' }, { actor: 'someone-else' });
+      for (let i = 0; i < 2; i++) {
+        await expect(audit.verify(chain, 3)).resolves.toMatchObject({
+          valid: false,
+          brokenAt: { seq: '3' },
+        });
+      }
+    });
   });
 });
