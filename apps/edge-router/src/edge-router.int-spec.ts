@@ -6,8 +6,8 @@ import {
   get,
   publishRoute,
   rawHttp,
+  runningTenant,
   scrape,
-  startFakeTenantHost,
   startRouter,
   tenantToken,
   type FakeTenantHost,
@@ -39,22 +39,10 @@ async function closedPort(): Promise<number> {
 beforeAll(async () => {
   router = await startRouter();
   const ds = router.service.db.dataSource;
-  acmeOrg = await createOrg(ds);
-  globexOrg = await createOrg(ds);
+  ({ org: acmeOrg, host: acme } = await runningTenant(router, 'acme'));
+  ({ org: globexOrg, host: globex } = await runningTenant(router, 'globex'));
   acmeKey = (await createOrgKey(ds, acmeOrg.id, 'viewer')).token;
   globexKey = (await createOrgKey(ds, globexOrg.id, 'member')).token;
-  acme = await startFakeTenantHost('acme', tenantToken());
-  globex = await startFakeTenantHost('globex', tenantToken());
-  await publishRoute(
-    router,
-    { slug: acmeOrg.slug, orgId: acmeOrg.id, port: acme.port },
-    acme.token,
-  );
-  await publishRoute(
-    router,
-    { slug: globexOrg.slug, orgId: globexOrg.id, port: globex.port },
-    globex.token,
-  );
 });
 
 afterAll(async () => {

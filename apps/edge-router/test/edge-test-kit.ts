@@ -1,7 +1,7 @@
 import { testInfrastructure } from '@molecule/config';
 import { EnvelopeCipher } from '@molecule/crypto';
 import { RedisRoutePublisher, type RouteEntry } from '@molecule/routes';
-import { startTestService, type TestService } from '@molecule/testing';
+import { createOrg, startTestService, type TestService } from '@molecule/testing';
 import { Redis } from 'ioredis';
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes, X509Certificate } from 'node:crypto';
@@ -77,6 +77,20 @@ export async function publishRoute(
   const written = await router.publisher.publish(entry);
   if (!written) throw new Error('the route table refused the entry');
   return entry;
+}
+
+/** A running tenant: its org, its stand-in host and its published route. */
+export interface RunningTenant {
+  org: { id: string; slug: string };
+  host: FakeTenantHost;
+}
+
+/** Creates an org, starts a stand-in host named `name` for it and publishes its route. */
+export async function runningTenant(router: TestRouter, name: string): Promise<RunningTenant> {
+  const org = await createOrg(router.service.db.dataSource);
+  const host = await startFakeTenantHost(name, tenantToken());
+  await publishRoute(router, { slug: org.slug, orgId: org.id, port: host.port }, host.token);
+  return { org, host };
 }
 
 export interface RouterResponse {

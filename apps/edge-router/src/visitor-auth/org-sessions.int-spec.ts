@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { hashToken } from '@molecule/crypto';
 import {
-  createOrg,
   createOrgKey,
   eventually,
   startTestService,
@@ -13,10 +12,8 @@ import { apiService } from '../../../api/src/api.service-definition';
 import {
   get,
   openWebSocket,
-  publishRoute,
-  startFakeTenantHost,
+  runningTenant,
   startRouter,
-  tenantToken,
   type FakeTenantHost,
   type RouterResponse,
   type TestRouter,
@@ -47,22 +44,10 @@ beforeAll(async () => {
     MASTER_KEY: router.service.config.masterKeys.current.reveal().toString('base64'),
   });
   const ds = router.service.db.dataSource;
-  acmeOrg = await createOrg(ds);
-  globexOrg = await createOrg(ds);
+  ({ org: acmeOrg, host: acme } = await runningTenant(router, 'acme'));
+  ({ org: globexOrg, host: globex } = await runningTenant(router, 'globex'));
   const created = await createOrgKey(ds, acmeOrg.id, 'viewer');
   acmeKey = { token: created.token, id: created.key.id };
-  acme = await startFakeTenantHost('acme', tenantToken());
-  globex = await startFakeTenantHost('globex', tenantToken());
-  await publishRoute(
-    router,
-    { slug: acmeOrg.slug, orgId: acmeOrg.id, port: acme.port },
-    acme.token,
-  );
-  await publishRoute(
-    router,
-    { slug: globexOrg.slug, orgId: globexOrg.id, port: globex.port },
-    globex.token,
-  );
 });
 
 afterAll(async () => {
