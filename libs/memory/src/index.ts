@@ -18,3 +18,5 @@ export {
 export type { PreparedMemory } from './memory-content';
 export { redactSecrets } from './redaction';
 export type { RedactionResult } from './redaction';
+export { memoryDeleted, memoryWritten } from './memory-audit';
+export type { AuditedMemory, MemoryAuditRecord } from './memory-audit';

@@ -20,7 +20,14 @@ import {
   olderThan,
 } from '@molecule/database';
 import { OrgEvents } from '@molecule/events';
-import { DEFAULT_NAMESPACE, authorOf, prepareMemoryContent, wrapMemory } from '@molecule/memory';
+import {
+  DEFAULT_NAMESPACE,
+  authorOf,
+  memoryDeleted,
+  memoryWritten,
+  prepareMemoryContent,
+  wrapMemory,
+} from '@molecule/memory';
 import type { DataSource, FindOptionsWhere } from 'typeorm';
 import type { ListOrgMemoriesQuery, WriteOrgMemoryDto } from './memory.dto';
 
@@ -109,24 +116,7 @@ export class MemoriesService {
         decidedBy: actor,
         decidedAt: new Date(),
       });
-      await this.audit.append(
-        {
-          chain: org.id,
-          actor,
-          action: 'memory.written',
-          target: `memory:${saved.id}`,
-          data: {
-            memoryId: saved.id,
-            scope: saved.scope,
-            namespace: saved.namespace,
-            authorWorkspaceId: null,
-            contentHash: prepared.contentHash,
-            bytes: prepared.bytes,
-            redactions: Object.values(prepared.redactions).reduce((a, b) => a + b, 0),
-          },
-        },
-        tx,
-      );
+      await this.audit.append({ chain: org.id, actor, ...memoryWritten(saved, prepared) }, tx);
       return saved;
     });
     // A GLOBAL memory is in effect from now on, as after an approval.
@@ -221,18 +211,7 @@ export class MemoriesService {
       if (!row) throw new NotFoundException('No such memory in this org');
       await tx.delete(Memory, { id: row.id });
       await this.audit.append(
-        {
-          chain: org.id,
-          actor: actorOf(principal),
-          action: 'memory.deleted',
-          target: `memory:${row.id}`,
-          data: {
-            memoryId: row.id,
-            scope: row.scope,
-            authorWorkspaceId: row.authorWorkspaceId,
-            contentHash: row.contentHash,
-          },
-        },
+        { chain: org.id, actor: actorOf(principal), ...memoryDeleted(row) },
         tx,
       );
     });

@@ -14,7 +14,14 @@ import {
   olderThan,
 } from '@molecule/database';
 import { OrgEvents } from '@molecule/events';
-import { DEFAULT_NAMESPACE, authorOf, prepareMemoryContent, wrapMemory } from '@molecule/memory';
+import {
+  DEFAULT_NAMESPACE,
+  authorOf,
+  memoryDeleted,
+  memoryWritten,
+  prepareMemoryContent,
+  wrapMemory,
+} from '@molecule/memory';
 import { Brackets, type DataSource } from 'typeorm';
 import type { ListMemoriesQuery, WriteMemoryDto } from './memory.dto';
 
@@ -94,17 +101,7 @@ export class MemoriesService {
         {
           chain: principal.orgId,
           actor: actorOf(principal),
-          action: proposal ? 'memory.proposed' : 'memory.written',
-          target: `memory:${saved.id}`,
-          data: {
-            memoryId: saved.id,
-            scope: saved.scope,
-            namespace: saved.namespace,
-            authorWorkspaceId: principal.workspaceId,
-            contentHash: prepared.contentHash,
-            bytes: prepared.bytes,
-            redactions: Object.values(prepared.redactions).reduce((a, b) => a + b, 0),
-          },
+          ...memoryWritten(saved, prepared, proposal),
         },
         tx,
       );
@@ -195,18 +192,7 @@ export class MemoriesService {
       }
       await tx.delete(Memory, { id: row.id });
       await this.audit.append(
-        {
-          chain: principal.orgId,
-          actor: actorOf(principal),
-          action: 'memory.deleted',
-          target: `memory:${row.id}`,
-          data: {
-            memoryId: row.id,
-            scope: row.scope,
-            authorWorkspaceId: row.authorWorkspaceId,
-            contentHash: row.contentHash,
-          },
-        },
+        { chain: principal.orgId, actor: actorOf(principal), ...memoryDeleted(row) },
         tx,
       );
     });
