@@ -2,10 +2,12 @@ import {
   type CanActivate,
   type ExecutionContext,
   ForbiddenException,
+  Inject,
   Injectable,
   UnauthorizedException,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { APP_CONFIG, type AppConfig } from '@molecule/config';
 import { parseBearer } from '@molecule/crypto';
 import { AUTH_METADATA, type AuthRequirement } from './auth.decorators';
 import { CredentialsService } from './credentials.service';
@@ -26,6 +28,7 @@ export class AuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly credentials: CredentialsService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -54,11 +57,17 @@ export class AuthGuard implements CanActivate {
 
     const header = request.headers.authorization;
     const token = parseBearer(Array.isArray(header) ? header[0] : header);
-    // Hot routes (heartbeats) may accept a workspace session verified in the last few seconds.
-    const cacheSeconds = Math.min(
+    // Hot routes (heartbeats) may accept a workspace session verified in the last few seconds;
+    // API keys are trusted for API_KEY_CACHE_SECONDS once verified.
+    const sessionSeconds = Math.min(
       ...requirements.map((r) => (r.kind === 'workspace-token' ? (r.cacheSeconds ?? 0) : 0)),
     );
-    const principal = token ? await this.credentials.authenticate(token, cacheSeconds) : undefined;
+    const principal = token
+      ? await this.credentials.authenticate(token, {
+          sessionSeconds,
+          apiKeySeconds: this.config.apiKeyCacheSeconds,
+        })
+      : undefined;
     if (!principal) throw new UnauthorizedException('A valid bearer credential is required');
 
     for (const requirement of requirements) {

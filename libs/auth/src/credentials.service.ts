@@ -27,11 +27,26 @@ const GONE = new Set<string>([WorkspaceStatus.Deleting, WorkspaceStatus.Deleted]
 /** `last_used_at` is written at most this often per key, so reads do not become writes. */
 const LAST_USED_RESOLUTION_MS = 60_000;
 
-const SESSION_CACHE_SIZE = 50_000;
+const CACHE_SIZE = 50_000;
+
+/** A verified credential and, for an API key with one, its expiry (ms since the epoch). */
+interface Verified {
+  principal: Principal;
+  expiresAt?: number;
+}
+
+/** How long `authenticate` may answer from memory, by kind of token (0 or unset: never). */
+export interface CredentialCaching {
+  /** Workspace session tokens (hot routes: heartbeats). */
+  sessionSeconds?: number;
+  /** Org and partner API keys. */
+  apiKeySeconds?: number;
+}
 
 @Injectable()
 export class CredentialsService {
-  private readonly sessions = new Map<string, { principal: Principal; until: number }>();
+  /** Verified tokens by SHA-256: positive answers only, so an unknown token is always looked up. */
+  private readonly verified = new Map<string, { principal: Principal; until: number }>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -42,31 +57,44 @@ export class CredentialsService {
 
   /**
    * The principal a bearer token stands for, or undefined when it is unknown, revoked or
-   * expired. With `cacheSeconds`, a workspace session verified that recently is taken from
-   * memory (revocation then takes effect within that many seconds on such routes).
+   * expired. With `caching`, a token of that kind verified that recently is taken from memory
+   * (revocation then takes effect within that many seconds, except through `forgetApiKey`).
    */
-  async authenticate(token: string, cacheSeconds = 0): Promise<Principal | undefined> {
+  async authenticate(
+    token: string,
+    caching: CredentialCaching = {},
+  ): Promise<Principal | undefined> {
     const admin = this.config.platformAdminToken.reveal();
     if (admin && tokensEqual(token, admin)) return { kind: 'platform-admin' };
     if (
       token.startsWith(`${TOKEN_PREFIX.orgKey}_`) ||
       token.startsWith(`${TOKEN_PREFIX.partnerKey}_`)
     ) {
-      return this.apiKey(token);
+      return this.cached(token, caching.apiKeySeconds, () => this.apiKey(token));
     }
     if (token.startsWith(`${TOKEN_PREFIX.workspaceSession}_`)) {
-      if (cacheSeconds <= 0) return this.workspaceToken(token, WorkspaceTokenKind.Session);
-      const key = hashToken(token);
-      const hit = this.sessions.get(key);
-      if (hit && hit.until > Date.now()) return hit.principal;
-      const principal = await this.workspaceToken(token, WorkspaceTokenKind.Session);
-      this.remember(key, principal, cacheSeconds);
-      return principal;
+      return this.cached(token, caching.sessionSeconds, async () => {
+        const principal = await this.workspaceToken(token, WorkspaceTokenKind.Session);
+        return principal && { principal };
+      });
     }
     if (token.startsWith(`${TOKEN_PREFIX.workspaceBootstrap}_`)) {
       return this.workspaceToken(token, WorkspaceTokenKind.Bootstrap);
     }
     return undefined;
+  }
+
+  /** Drops an API key from this process's cache (its revocation, made here, counts at once). */
+  forgetApiKey(keyId: string): void {
+    for (const [hash, entry] of this.verified) {
+      const principal = entry.principal;
+      if (
+        (principal.kind === 'org-key' || principal.kind === 'partner-key') &&
+        principal.keyId === keyId
+      ) {
+        this.verified.delete(hash);
+      }
+    }
   }
 
   /** The id of the live org with this slug, if any. */
@@ -78,16 +106,21 @@ export class CredentialsService {
     return org?.id;
   }
 
-  private async apiKey(token: string): Promise<Principal | undefined> {
+  private async apiKey(token: string): Promise<Verified | undefined> {
     const key = await this.apiKeys.findOne({
       where: { tokenHash: hashToken(token), revokedAt: IsNull() },
     });
-    if (!key || (key.expiresAt && key.expiresAt.getTime() <= Date.now())) return undefined;
+    const expiresAt = key?.expiresAt?.getTime();
+    if (!key || (expiresAt !== undefined && expiresAt <= Date.now())) return undefined;
     this.touch(key);
-    if (key.kind === ApiKeyKind.Partner)
-      return { kind: 'partner-key', keyId: key.id, scopes: key.scopes };
+    if (key.kind === ApiKeyKind.Partner) {
+      return { principal: { kind: 'partner-key', keyId: key.id, scopes: key.scopes }, expiresAt };
+    }
     if (!key.orgId || !key.role) return undefined;
-    return { kind: 'org-key', keyId: key.id, orgId: key.orgId, role: key.role };
+    return {
+      principal: { kind: 'org-key', keyId: key.id, orgId: key.orgId, role: key.role },
+      expiresAt,
+    };
   }
 
   private async workspaceToken(
@@ -117,15 +150,24 @@ export class CredentialsService {
     };
   }
 
-  private remember(key: string, principal: Principal | undefined, cacheSeconds: number): void {
-    if (!principal) {
-      this.sessions.delete(key);
-      return;
-    }
+  /** `lookup`'s answer, or a cached one up to `seconds` old (never past the token's expiry). */
+  private async cached(
+    token: string,
+    seconds: number | undefined,
+    lookup: () => Promise<Verified | undefined>,
+  ): Promise<Principal | undefined> {
+    if (seconds === undefined || seconds <= 0) return (await lookup())?.principal;
+    const hash = hashToken(token);
+    const hit = this.verified.get(hash);
+    if (hit && hit.until > Date.now()) return hit.principal;
+    const found = await lookup();
+    this.verified.delete(hash);
+    if (!found) return undefined;
     // Bounded: drop the oldest entry (Map keeps insertion order) once full.
-    if (this.sessions.size >= SESSION_CACHE_SIZE)
-      this.sessions.delete(this.sessions.keys().next().value!);
-    this.sessions.set(key, { principal, until: Date.now() + cacheSeconds * 1000 });
+    if (this.verified.size >= CACHE_SIZE) this.verified.delete(this.verified.keys().next().value!);
+    const until = Math.min(Date.now() + seconds * 1000, found.expiresAt ?? Infinity);
+    this.verified.set(hash, { principal: found.principal, until });
+    return found.principal;
   }
 
   private touch(key: ApiKey): void {

@@ -185,6 +185,7 @@ const schema = z.object({
   HEARTBEAT_MISSED_BEFORE_OFFLINE: z.coerce.number().int().min(1).max(100).default(4),
   HEALTH_SWEEP_INTERVAL_SECONDS: z.coerce.number().min(0.1).max(3600).default(5),
   BOOTSTRAP_TOKEN_TTL_SECONDS: z.coerce.number().int().min(10).default(1800),
+  API_KEY_CACHE_SECONDS: z.coerce.number().min(0).max(60).default(5),
   DEGRADED_ERROR_RATE: z.coerce.number().min(0).max(1).default(0.5),
   MEMORY_MAX_BYTES: z.coerce.number().int().min(256).max(1_048_576).default(16_384),
   MAX_REQUEST_BYTES: z.coerce.number().int().min(1024).max(104_857_600).default(1_048_576),
@@ -215,6 +216,12 @@ export interface AppConfig {
   /** The current master key wraps new data keys; previous ones still unwrap old ones. */
   readonly masterKeys: { readonly current: Secret<Buffer>; readonly previous: Secret<Buffer>[] };
   readonly platformAdminToken: Secret<string>;
+  /**
+   * How long a service's routes trust an API key they verified without asking Postgres again:
+   * a revoked key keeps working that long on the other replicas (the one that revoked it forgets
+   * it at once). 0 looks every key up on every request.
+   */
+  readonly apiKeyCacheSeconds: number;
   readonly baseDomain: string;
   /** The edge router's tunables (EDGE_*), and where the api sends visitors to sign in. */
   readonly edge: EdgeRouterConfig;
@@ -371,6 +378,7 @@ export function loadConfig(
       previous: (e.MASTER_KEYS_PREVIOUS ?? '').split(',').filter(Boolean).map(key),
     },
     platformAdminToken: new Secret(e.PLATFORM_ADMIN_TOKEN ?? ''),
+    apiKeyCacheSeconds: e.API_KEY_CACHE_SECONDS,
     baseDomain: e.BASE_DOMAIN,
     edge: edgeRouterConfig(e),
     rateLimit: rateLimitConfig(e),

@@ -1,7 +1,13 @@
 import { ForbiddenException, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { AuditService, PLATFORM_CHAIN } from '@molecule/audit';
-import { actorOf, roleSatisfies, TOKEN_PREFIX, type Principal } from '@molecule/auth';
+import {
+  actorOf,
+  CredentialsService,
+  roleSatisfies,
+  TOKEN_PREFIX,
+  type Principal,
+} from '@molecule/auth';
 import { generateToken, hashToken, tokenDisplayPrefix } from '@molecule/crypto';
 import { ApiKey, ApiKeyKind, type Org } from '@molecule/database';
 import { IsNull, type DataSource } from 'typeorm';
@@ -28,6 +34,7 @@ export class ApiKeysService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly audit: AuditService,
+    private readonly credentials: CredentialsService,
   ) {}
 
   async createPartnerKey(dto: CreatePartnerKeyDto, principal: Principal) {
@@ -115,10 +122,10 @@ export class ApiKeysService {
     chain: string,
     principal: Principal,
   ) {
-    await this.dataSource.transaction(async (tx) => {
+    const revoked = await this.dataSource.transaction(async (tx) => {
       const key = await tx.findOneBy(ApiKey, where);
       if (!key) throw new NotFoundException('No such key');
-      if (key.revokedAt) return;
+      if (key.revokedAt) return key.id;
       await tx.update(ApiKey, { id: key.id, revokedAt: IsNull() }, { revokedAt: new Date() });
       await this.audit.append(
         {
@@ -129,6 +136,9 @@ export class ApiKeysService {
         },
         tx,
       );
+      return key.id;
     });
+    // This process stops trusting the key at once; other replicas within API_KEY_CACHE_SECONDS.
+    this.credentials.forgetApiKey(revoked);
   }
 }
