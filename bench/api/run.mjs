@@ -5,24 +5,12 @@
 //
 //   node bench/api/run.mjs [--rate=1000] [--seconds=10] [--reps=3] [--workspaces=50]
 //     [--audit-events=2000] [--hold] [--node-args='<flags for the api>']
-import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { cpuMeter, waitIdle } from '../lib/cpu.mjs';
+import { benchArgs, buildDist, hold, median, scratch, startService } from '../lib/service.mjs';
 import { hasWrk, wrk } from '../lib/wrk.mjs';
 
-const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const require = createRequire(import.meta.url);
-const args = Object.fromEntries(
-  process.argv.slice(2).map((a) => {
-    const [key, ...value] = a.replace(/^--/, '').split('=');
-    return [key, value.length > 0 ? value.join('=') : undefined];
-  }),
-);
+const args = benchArgs();
 const rate = Number(args.rate ?? 1000);
 const seconds = Number(args.seconds ?? 10);
 const reps = Number(args.reps ?? 3);
@@ -40,29 +28,11 @@ if (!hasWrk()) {
   process.exit(1);
 }
 
-const build = spawnSync(
-  process.execPath,
-  [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
-  { cwd: repo, stdio: 'inherit' },
-);
-if (build.status !== 0) process.exit(1);
-require(join(repo, 'scripts', 'paths.cjs')).registerBuild(join(repo, 'dist'));
-const { testInfrastructure } = require(join(repo, 'dist/libs/config/src'));
-const db = require(join(repo, 'dist/libs/database/src'));
-const { AuditService } = require(join(repo, 'dist/libs/audit/src'));
-const { generateToken, hashToken, tokenDisplayPrefix } = require(
-  join(repo, 'dist/libs/crypto/src'),
-);
-
-const infra = testInfrastructure(process.env);
-const url = new URL(infra.databaseUrl);
-url.pathname = `/molecule_bench_api_${process.pid}`;
-const prefix = `molecule-bench-api-${process.pid}`;
+const load = buildDist();
+const { AuditService } = load('audit');
+const { generateToken, hashToken, tokenDisplayPrefix } = load('crypto');
 const port = 38_000 + (process.pid % 1000);
-
-await db.runMigrations(url.toString());
-const ds = db.createDataSource({ url: url.toString(), poolSize: 4 });
-await ds.initialize();
+const { db, ds, databaseUrl, redisUrl, prefix, drop } = await scratch(load, 'api');
 let api;
 try {
   console.log(
@@ -110,42 +80,29 @@ try {
     displayPrefix: tokenDisplayPrefix(key),
   });
 
+  // `--node-args=--cpu-prof`, for example, to profile the api under load.
   const nodeArgs = args['node-args'] ? args['node-args'].split(' ') : [];
-  api = spawn(
-    process.execPath,
-    // e.g. `--node-args=--cpu-prof` to profile the api under load
-    [...nodeArgs, '-r', './scripts/paths.cjs', 'dist/apps/api/src/main.js'],
+  const started = await startService(
+    'api',
+    port,
     {
-      cwd: repo,
-      stdio: ['ignore', 'ignore', 'inherit'],
-      env: {
-        PATH: process.env.PATH,
-        DATABASE_URL: url.toString(),
-        REDIS_URL: infra.redisUrl,
-        REDIS_PREFIX: prefix,
-        MASTER_KEY: randomBytes(32).toString('base64'),
-        PLATFORM_ADMIN_TOKEN: randomBytes(32).toString('base64url'),
-        API_PORT: String(port),
-        HOST: '127.0.0.1',
-        LOG_LEVEL: 'warn',
-        NODE_ENV: 'production',
-        // One client asks for 1,000 reads a second here, far above the per-principal limit a real
-        // dashboard key gets (600 a minute): the limiter still runs on every request, just higher.
-        RATE_LIMIT_DEFAULT: '1000000',
-      },
+      DATABASE_URL: databaseUrl,
+      REDIS_URL: redisUrl,
+      REDIS_PREFIX: prefix,
+      MASTER_KEY: randomBytes(32).toString('base64'),
+      PLATFORM_ADMIN_TOKEN: randomBytes(32).toString('base64url'),
+      API_PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      NODE_ENV: 'production',
+      // One client asks for 1,000 reads a second here, far above the per-principal limit a real
+      // dashboard key gets (600 a minute): the limiter still runs on every request, just higher.
+      RATE_LIMIT_DEFAULT: '1000000',
     },
+    nodeArgs,
   );
-  const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(`${base}/readyz`)).ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (api.exitCode !== null) throw new Error(`the api exited with code ${api.exitCode}`);
-    if (i > 150) throw new Error('the api did not start');
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  api = started.child;
+  const base = started.base;
 
   // What a dashboard polls: the org, its provisioning, the workspace list and one workspace, the
   // audit trail's first page (with its chain verification), memories, keys and A2A activity.
@@ -193,27 +150,17 @@ end
   console.log('warming up…');
   runs['reads, maximum']();
   if ('hold' in args) {
-    // For profiling by hand. The script holds this run's throwaway key, so it is written 0600.
-    const dir = mkdtempSync(join(tmpdir(), 'molecule-bench-api-'));
-    const script = join(dir, 'reads.lua');
-    writeFileSync(script, readsScript(true), { mode: 0o600 });
-    console.log(`api pid ${api.pid} at ${base}; for example:`);
-    console.log(`  wrk -t1 -c${paced} -d${seconds}s --latency -s ${script} ${base}`);
-    console.log('Ctrl-C stops the api and cleans up.');
-    await new Promise((resolve) => process.once('SIGINT', resolve));
-    rmSync(dir, { recursive: true, force: true });
+    // For profiling by hand.
+    await hold('api', readsScript(true), (script) => [
+      `api pid ${api.pid} at ${base}; for example:`,
+      `  wrk -t1 -c${paced} -d${seconds}s --latency -s ${script} ${base}`,
+    ]);
   } else {
     await measure(runs, paced);
   }
 } finally {
   api?.kill('SIGTERM');
-  await ds.destroy();
-  await db.dropDatabase(url.toString());
-  const { Redis } = require('ioredis');
-  const redis = new Redis(infra.redisUrl);
-  const keys = await redis.keys(`${prefix}*`);
-  if (keys.length) await redis.del(...keys);
-  redis.disconnect();
+  await drop();
 }
 
 /**
@@ -239,7 +186,6 @@ async function measure(runs, paced) {
       console.log(`  ${name.padEnd(20)} ${fmt(best)}`);
     }
   }
-  const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
   const med = (name, field) => median(results[name].map((r) => r[field]));
   const errors = Object.values(results)
     .flat()

@@ -1,25 +1,13 @@
 // npm run bench:heartbeat — one registry process, many simulated workspaces heartbeating, and
 // in the same run a trivial route (GET /healthz) of the same process as the ceiling.
 // Needs Postgres and Redis as the tests do (TEST_DATABASE_URL / TEST_REDIS_URL to override).
-import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { load } from '../lib/load.mjs';
 import { cpuMeter, waitIdle } from '../lib/cpu.mjs';
+import { benchArgs, buildDist, hold, median, scratch, startService } from '../lib/service.mjs';
 import { hasWrk, wrk } from '../lib/wrk.mjs';
 
-const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const require = createRequire(import.meta.url);
-const args = Object.fromEntries(
-  process.argv.slice(2).map((a) => {
-    const [key, ...value] = a.replace(/^--/, '').split('=');
-    return [key, value.length > 0 ? value.join('=') : undefined];
-  }),
-);
+const args = benchArgs();
 const workspaces = Number(args.workspaces ?? 2000);
 const seconds = Number(args.seconds ?? 10);
 const concurrency = Number(args.concurrency ?? 64);
@@ -27,26 +15,10 @@ const reps = Number(args.reps ?? 3);
 const maxForeign = Number(args['max-foreign'] ?? 0.15);
 const attempts = Number(args.attempts ?? 2);
 
-const build = spawnSync(
-  process.execPath,
-  [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
-  { cwd: repo, stdio: 'inherit' },
-);
-if (build.status !== 0) process.exit(1);
-require(join(repo, 'scripts', 'paths.cjs')).registerBuild(join(repo, 'dist'));
-const { testInfrastructure } = require(join(repo, 'dist/libs/config/src'));
-const db = require(join(repo, 'dist/libs/database/src'));
-const { WorkspaceTokens } = require(join(repo, 'dist/libs/auth/src'));
-
-const infra = testInfrastructure(process.env);
-const url = new URL(infra.databaseUrl);
-url.pathname = `/molecule_bench_${process.pid}`;
-const prefix = `molecule-bench-${process.pid}`;
+const lib = buildDist();
+const { WorkspaceTokens } = lib('auth');
 const port = 39_000 + (process.pid % 1000);
-
-await db.runMigrations(url.toString());
-const ds = db.createDataSource({ url: url.toString(), poolSize: 4 });
-await ds.initialize();
+const { db, ds, databaseUrl, redisUrl, prefix, drop } = await scratch(lib, 'heartbeat');
 let registry;
 try {
   console.log(`seeding ${workspaces} workspaces with session tokens…`);
@@ -77,40 +49,23 @@ try {
     }
   }
 
-  registry = spawn(
-    process.execPath,
-    [
-      // e.g. `--hold --node-args=--inspect` to profile the registry under load
-      ...(args['node-args'] ? args['node-args'].split(' ') : []),
-      '-r',
-      './scripts/paths.cjs',
-      'dist/apps/registry/src/main.js',
-    ],
+  // e.g. `--hold --node-args=--inspect` to profile the registry under load
+  const started = await startService(
+    'registry',
+    port,
     {
-      cwd: repo,
-      stdio: ['ignore', 'ignore', 'inherit'],
-      env: {
-        PATH: process.env.PATH,
-        DATABASE_URL: url.toString(),
-        REDIS_URL: infra.redisUrl,
-        REDIS_PREFIX: prefix,
-        MASTER_KEY: randomBytes(32).toString('base64'),
-        REGISTRY_PORT: String(port),
-        LOG_LEVEL: 'warn',
-        NODE_ENV: 'production',
-      },
+      DATABASE_URL: databaseUrl,
+      REDIS_URL: redisUrl,
+      REDIS_PREFIX: prefix,
+      MASTER_KEY: randomBytes(32).toString('base64'),
+      REGISTRY_PORT: String(port),
+      LOG_LEVEL: 'warn',
+      NODE_ENV: 'production',
     },
+    args['node-args'] ? args['node-args'].split(' ') : [],
   );
-  const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(`${base}/readyz`)).ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (i > 150) throw new Error('the registry did not start');
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  registry = started.child;
+  const base = started.base;
   const beat = JSON.stringify({
     status: 'ok',
     activeTasks: 1,
@@ -173,28 +128,17 @@ end`;
   });
   if ('hold' in args) {
     // For profiling by hand: the registry stays up with its warm session cache until Ctrl-C.
-    // The script holds this run's throwaway session tokens, so it is written 0600.
-    const dir = mkdtempSync(join(tmpdir(), 'molecule-heartbeat-'));
-    const script = join(dir, 'heartbeat.lua');
-    writeFileSync(script, heartbeatScript, { mode: 0o600 });
-    console.log(`registry pid ${registry.pid} at ${base}; for example:`);
-    console.log(`  wrk -t1 -c${concurrency} -d${seconds}s --latency -s ${script} ${base}`);
-    console.log(`  wrk -t1 -c${concurrency} -d${seconds}s --latency ${base}/healthz`);
-    console.log('Ctrl-C stops the registry and cleans up.');
-    await new Promise((resolve) => process.once('SIGINT', resolve));
-    rmSync(dir, { recursive: true, force: true });
+    await hold('heartbeat', heartbeatScript, (script) => [
+      `registry pid ${registry.pid} at ${base}; for example:`,
+      `  wrk -t1 -c${concurrency} -d${seconds}s --latency -s ${script} ${base}`,
+      `  wrk -t1 -c${concurrency} -d${seconds}s --latency ${base}/healthz`,
+    ]);
   } else {
     await measure(trivial, heartbeat);
   }
 } finally {
   registry?.kill('SIGTERM');
-  await ds.destroy();
-  await db.dropDatabase(url.toString());
-  const { Redis } = require('ioredis');
-  const redis = new Redis(infra.redisUrl);
-  const keys = await redis.keys(`${prefix}*`);
-  if (keys.length) await redis.del(...keys);
-  redis.disconnect();
+  await drop();
 }
 
 /**
@@ -227,7 +171,6 @@ async function measure(trivial, heartbeat) {
     console.log(`  POST /registry/heartbeat  ${fmt(beats)}`);
     console.log(`  ratio heartbeat / trivial ${(beats.rate / ceiling.rate).toFixed(2)}`);
   }
-  const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
   const rate = median(repetitions.map((r) => r.beats.rate));
   const p99 = median(repetitions.map((r) => r.beats.p99));
   const ratio = median(repetitions.map((r) => r.beats.rate / r.ceiling.rate));
