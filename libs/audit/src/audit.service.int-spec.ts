@@ -37,6 +37,21 @@ describe('AuditService.verify', () => {
 
   const rows = () => db.dataSource.getRepository(AuditEvent);
 
+  /** Inserts a well-formed event, hash and all, numbered `seq`: what a tamperer would plant. */
+  const plant = async (target: string, seq: string) => {
+    const planted = {
+      chain: target,
+      seq,
+      actor: 'platform-admin',
+      action: 'test.planted',
+      target: 'nobody',
+      data: {},
+      prevHash: null,
+      createdAt: new Date(),
+    };
+    await rows().save({ ...planted, hash: hashEvent(planted) });
+  };
+
   it('walks a chain longer than one batch and finds it intact', async () => {
     await expect(audit.verify(chain, 3)).resolves.toEqual({ valid: true, events: 7 });
     await expect(audit.verify(chain)).resolves.toEqual({ valid: true, events: 7 });
@@ -56,17 +71,7 @@ describe('AuditService.verify', () => {
   });
 
   it('finds a planted event numbered below the chain', async () => {
-    const planted = {
-      chain,
-      seq: '0',
-      actor: 'platform-admin',
-      action: 'test.planted',
-      target: 'nobody',
-      data: {},
-      prevHash: null,
-      createdAt: new Date(),
-    };
-    await rows().save({ ...planted, hash: hashEvent(planted) });
+    await plant(chain, '0');
     const result = await audit.verify(chain, 3);
     expect(result).toMatchObject({ valid: false, events: 8, brokenAt: { seq: '0' } });
   });
@@ -152,17 +157,7 @@ describe('AuditService.verify', () => {
       const other = randomUUID();
       await audit.append({ chain: other, actor: 'platform-admin', action: 'a', target: 'x' });
       await expect(audit.verify(other, 3)).resolves.toEqual({ valid: true, events: 1 });
-      const planted = {
-        chain: other,
-        seq: '-1',
-        actor: 'platform-admin',
-        action: 'test.planted',
-        target: 'nobody',
-        data: {},
-        prevHash: null,
-        createdAt: new Date(),
-      };
-      await rows().save({ ...planted, hash: hashEvent(planted) });
+      await plant(other, '-1');
       await expect(audit.verify(other, 3)).resolves.toMatchObject({
         valid: false,
         events: 2,
