@@ -1,13 +1,4 @@
-import {
-  afterAll,
-  afterEach,
-  beforeAll,
-  beforeEach,
-  describe,
-  expect,
-  it,
-  jest,
-} from '@jest/globals';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { AuditEvent } from '@molecule/database';
 import { createTestDatabase, eventually, type TestDatabase } from '@molecule/testing';
@@ -77,17 +68,15 @@ describe('AuditService.verify', () => {
   });
 
   describe('after a verified walk', () => {
-    afterEach(() => {
-      jest.restoreAllMocks();
-    });
-
     /** How many batches the next `verify` reads: the walk itself, not the prefix check. */
     const batchesRead = async (run: () => Promise<unknown>) => {
       const spy = jest.spyOn(rows(), 'createQueryBuilder');
-      await run();
-      const calls = spy.mock.calls.length;
-      spy.mockRestore();
-      return calls;
+      try {
+        await run();
+        return spy.mock.calls.length;
+      } finally {
+        spy.mockRestore();
+      }
     };
 
     /**
