@@ -664,7 +664,6 @@ async function main() {
         rps: median(runs.map((r) => r.rps)),
         p50: median(runs.map((r) => r.p50)),
         p99: median(runs.map((r) => r.p99)),
-        p99s: runs.map((r) => r.p99),
         foreign: runs.length > 0 ? Math.max(...runs.map((r) => r.foreign)) : NaN,
       };
     }
@@ -699,10 +698,10 @@ async function main() {
       '| --- | --- | --- | --- | --- |',
       ...['direct', 'nginx', 'edge'].map((k) => {
         const h = halfLoad[k];
-        const perRep = h.p99s.map((p) => fmt(p, 2)).join(', ');
-        const addedHere = k === 'direct' ? [] : addedPerRep(k);
+        const perRep = (halfRuns[k] ?? []).map((r) => fmt(r.p99, 2)).join(', ');
+        const addedHere = { nginx: addedNginx, edge: addedEdge }[k];
         const addedText =
-          k === 'direct'
+          addedHere === undefined
             ? '—'
             : `${fmt(median(addedHere), 2)} (${addedHere.map((a) => fmt(a, 2)).join(', ')})`;
         return `| ${targets.find((t) => t.key === k).name} | ${fmt(h.rps)} | ${fmt(h.p50, 2)} | ${fmt(h.p99, 2)} (${perRep}) | ${addedText} |`;

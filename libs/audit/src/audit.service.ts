@@ -141,8 +141,7 @@ export class AuditService {
       }
       if (batch.length < batchSize) break;
     }
-    if (count > 0 && prevHash !== null)
-      this.remember(chain, { seq: count, hash: prevHash, horizon });
+    if (prevHash !== null) this.remember(chain, { seq: count, hash: prevHash, horizon });
     return { valid: true, events: count };
   }
 
