@@ -87,6 +87,21 @@ describe('routing by Host', () => {
     expect(JSON.parse(response.body)).toMatchObject({ error: { status: 404, code: 'not_found' } });
   });
 
+  it.each([
+    ['two Host lines', (h: string) => `host: ${h}\r\nhost: ${host(globexOrg.slug)}\r\n`, '/whoami'],
+    ['a Host whose port is no port', (h: string) => `host: ${h}x\r\n`, '/whoami'],
+    ['an absolute-form target', (h: string) => `host: ${h}\r\n`, 'http://evil.example/whoami'],
+  ])('refuses %s with 400 without calling any upstream', async (_what, hostLines, target) => {
+    const before = acme.requests.length + globex.requests.length;
+    const response = await rawHttp(
+      router.port,
+      `GET ${target} HTTP/1.1\r\n${hostLines(host(acmeOrg.slug))}` +
+        `x-api-key: ${acmeKey}\r\nconnection: close\r\n\r\n`,
+    );
+    expect(response).toMatch(/^HTTP\/1\.1 400/);
+    expect(acme.requests.length + globex.requests.length).toBe(before);
+  });
+
   it('keeps the ops routes on the bare host only', async () => {
     const bare = await get(router.port, `127.0.0.1:${router.port}`, '/healthz');
     expect(bare.status).toBe(200);

@@ -69,6 +69,17 @@ describe('WebSocket', () => {
     expect(plain.requests.length).toBe(before);
   });
 
+  it('refuses an upgrade with two Host lines with 400 before reaching the upstream', async () => {
+    const before = plain.requests.length;
+    const ws = await openWebSocket(router.port, host(org.slug), {
+      'x-api-key': key,
+      host: host(org.slug),
+    });
+    ws.socket.destroy();
+    expect(ws.status).toBe(400);
+    expect(plain.requests.length).toBe(before);
+  });
+
   it('answers an upgrade for an unknown slug with 404', async () => {
     const ws = await openWebSocket(router.port, host('nobody-here'), { 'x-api-key': key });
     ws.socket.destroy();

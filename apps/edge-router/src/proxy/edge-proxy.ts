@@ -4,7 +4,7 @@ import type { Dispatcher } from 'undici';
 import type { ResolvedEdgeRouterOptions } from '../edge-router.options';
 import { NO_TENANT, type EdgeMetrics, type TenantMetrics } from '../metrics/edge-metrics';
 import type { EdgePage, EdgePages } from '../pages/edge-pages';
-import { INVALID_TENANT } from '../routing/tenant-host.parser';
+import { INVALID_TENANT, MALFORMED_HOST } from '../routing/tenant-host.parser';
 import type { ActiveRoute, RouteLookup, RouteResolver } from '../routing/route-resolver';
 import { RESERVED_PATH_PREFIX } from '../visitor-auth/session-cookie';
 import type { SessionEndpoints } from '../visitor-auth/session-endpoints';
@@ -20,7 +20,10 @@ import { UpstreamDeadlines } from './upstream-deadlines';
 import type { UpstreamPools } from './upstream-pools';
 
 export interface EdgeProxyDeps {
-  /** `undefined`: not a tenant host; `''`: under a tenant domain but not a slug. */
+  /**
+   * `undefined`: not a tenant host; `INVALID_TENANT`: under a tenant domain but not a slug;
+   * `MALFORMED_HOST`: under a tenant domain with a bad port.
+   */
   parseHost(host: string | undefined): string | undefined;
   routes: RouteResolver;
   visitors: VisitorAuthenticator;
@@ -58,7 +61,9 @@ export class EdgeProxy implements ExchangeContext {
     const slug = this.deps.parseHost(req.headers.host);
     if (slug === undefined) return false;
     const startedAt = performance.now();
-    if (slug === INVALID_TENANT) {
+    if (slug === MALFORMED_HOST || !singleHost(req.rawHeaders)) {
+      this.page(req, res, 'bad_request', this.noTenant, startedAt);
+    } else if (slug === INVALID_TENANT) {
       this.page(req, res, 'not_found', this.noTenant, startedAt);
     } else if (this.closing) {
       this.page(req, res, 'service_unavailable', this.noTenant, startedAt, true);
@@ -88,6 +93,8 @@ export class EdgeProxy implements ExchangeContext {
     const refuse = (page: EdgePage, metrics = this.noTenant) => {
       metrics.answered(this.deps.pages.writeRaw(req, socket, page), startedAt);
     };
+    if (slug === MALFORMED_HOST || !singleHost(req.rawHeaders))
+      return (refuse('bad_request'), true);
     if (slug === INVALID_TENANT) return (refuse('not_found'), true);
     if (this.closing) return (refuse('service_unavailable'), true);
     if (
@@ -257,6 +264,22 @@ export class EdgeProxy implements ExchangeContext {
         return lookup.status === 502 ? 'bad_gateway' : 'service_unavailable';
     }
   }
+}
+
+/**
+ * RFC 9112 §3.2: a request with more than one Host line names no tenant and is refused (400), as
+ * nginx does; Node itself would keep the first and silently drop the others.
+ */
+function singleHost(raw: string[]): boolean {
+  let seen = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i];
+    if (name.length === 4 && name.toLowerCase() === 'host') {
+      if (seen) return false;
+      seen = true;
+    }
+  }
+  return true;
 }
 
 /** `/_molecule/…`: one character compare on the hot path, the prefix only for `/_…` paths. */

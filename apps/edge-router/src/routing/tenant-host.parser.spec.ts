@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { INVALID_TENANT, NOT_TENANT, tenantHostParser } from './tenant-host.parser';
+import { INVALID_TENANT, MALFORMED_HOST, NOT_TENANT, tenantHostParser } from './tenant-host.parser';
 
 describe('tenantHostParser', () => {
   const parse = tenantHostParser('apps.example.com');
@@ -11,6 +11,7 @@ describe('tenantHostParser', () => {
     ['acme.apps.example.com.', 'acme'],
     ['acme.localhost', 'acme'],
     ['acme.localhost:8080', 'acme'],
+    ['acme.localhost:', 'acme'],
     ['a-1.localhost', 'a-1'],
   ])('reads %s as the slug %s', (host, slug) => {
     expect(parse(host)).toBe(slug);
@@ -24,6 +25,15 @@ describe('tenantHostParser', () => {
     `${'a'.repeat(64)}.localhost`,
   ])('reads %s as under the tenant domain but not a slug', (host) => {
     expect(parse(host)).toBe(INVALID_TENANT);
+  });
+
+  it.each([
+    'acme.localhost:x',
+    'acme.localhost:-1',
+    'acme.apps.example.com:8443x',
+    'acme.localhost:123456',
+  ])('reads %s as a malformed Host', (host) => {
+    expect(parse(host)).toBe(MALFORMED_HOST);
   });
 
   it.each([
