@@ -1,6 +1,7 @@
 // `npm run bench:edge`: the edge router against nginx (reverse proxy) and @fastify/http-proxy, in
-// one run, on the same upstream and the same load generator, loopback only. See
-// docs/benchmarks.md for what it measures and how to read it.
+// one run, on the same upstream and the same load generator, loopback only, with the leanest
+// Node proxy (bench/edge/node-floor.mjs) beside them as the floor of what Node's HTTP stack costs.
+// See docs/benchmarks.md for what it measures and how to read it.
 //
 //   node bench/edge/run.mjs [--duration 10] [--reps 3] [--half-reps 5] [--connections 64] [--keep]
 //
@@ -444,6 +445,7 @@ async function main() {
       nginx: await freePort(),
       edge: await freePort(),
       fastify: await freePort(),
+      floor: await freePort(),
     };
     const tokens = await data.publish(ports.upstream);
     const host = `${SLUG}.${BASE_DOMAIN}`;
@@ -521,6 +523,22 @@ async function main() {
     ]);
     processes.push(fastify);
 
+    writeFileSync(
+      join(dir, 'node-floor.json'),
+      JSON.stringify({
+        port: ports.floor,
+        upstream: `http://127.0.0.1:${ports.upstream}`,
+        token: tokens[host],
+        visitorKey: data.visitorKey,
+      }),
+      { mode: 0o600 },
+    );
+    const floor = await startProcess('node-floor', SUT_CORE, process.execPath, [
+      join(ROOT, 'bench/edge/node-floor.mjs'),
+      join(dir, 'node-floor.json'),
+    ]);
+    processes.push(floor);
+
     const probe = { 'x-api-key': data.visitorKey };
     await waitHttp(ports.upstream, host, '/', { authorization: 'Bearer direct' });
     await waitHttp(ports.direct, host, '/', { authorization: 'Bearer direct' });
@@ -528,6 +546,7 @@ async function main() {
       ['nginx', ports.nginx],
       ['edge-router', ports.edge],
       ['@fastify/http-proxy', ports.fastify],
+      ['node-floor', ports.floor],
     ]) {
       await waitHttp(port, host, '/', probe).catch((error) => {
         const proc = processes.find((p) => p.name === name || name.includes(p.name));
@@ -535,6 +554,11 @@ async function main() {
       });
       // Each target must refuse a visitor without a key, and never reach the upstream for one.
       if ((await httpStatus(port, host, '/', {})) !== 401) throw new Error(`${name} let anyone in`);
+    }
+    // A router in service is probed by its load balancer from the start: measure it in that state
+    // (a probe once switched on async hooks for the rest of the process; see docs/benchmarks.md).
+    for (const path of ['/healthz', '/readyz']) {
+      await waitHttp(ports.edge, `127.0.0.1:${ports.edge}`, path);
     }
 
     if (args.hold) {
@@ -584,9 +608,16 @@ async function main() {
         headers,
         pids: () => descendants(fastify.child.pid),
       },
+      {
+        name: 'bare Node proxy (floor)',
+        key: 'floor',
+        port: ports.floor,
+        headers,
+        pids: () => [floor.child.pid],
+      },
     ];
 
-    // `--only edge,nginx` measures a subset (for quick experiments; ratios need all four).
+    // `--only edge,nginx` measures a subset (for quick experiments; ratios need all five).
     const only = args.only ? new Set(String(args.only).split(',')) : undefined;
     const measured = only ? targets.filter((t) => only.has(t.key)) : targets;
     const results = Object.fromEntries(targets.map((t) => [t.key, []]));
@@ -637,7 +668,7 @@ async function main() {
     // drifts between minutes (idle-vCPU wake-ups of 1–4 ms come and go), so an "added" p99 is
     // taken per repetition (the target's p99 minus direct's, measured back to back) and the
     // verdict uses their median.
-    const halfKeys = ['direct', 'nginx', 'edge'].filter((key) => !only || only.has(key));
+    const halfKeys = ['direct', 'nginx', 'floor', 'edge'].filter((key) => !only || only.has(key));
     const halfRuns = Object.fromEntries(halfKeys.map((key) => [key, []]));
     for (let rep = 0; rep < HALF_REPS; rep++) {
       for (const key of halfKeys) {
@@ -658,12 +689,13 @@ async function main() {
       }
     }
     const halfLoad = {};
-    for (const key of ['direct', 'edge', 'nginx']) {
+    for (const key of ['direct', 'nginx', 'floor', 'edge']) {
       const runs = halfRuns[key] ?? [];
       halfLoad[key] = {
         rps: median(runs.map((r) => r.rps)),
         p50: median(runs.map((r) => r.p50)),
         p99: median(runs.map((r) => r.p99)),
+        cpuPerRequestUs: median(runs.map((r) => (r.sutCpu / r.rps) * 1e6)),
         foreign: runs.length > 0 ? Math.max(...runs.map((r) => r.foreign)) : NaN,
       };
     }
@@ -676,6 +708,7 @@ async function main() {
     const e = summary.edge.rps;
     const addedEdge = addedPerRep('edge');
     const addedNginx = addedPerRep('nginx');
+    const addedFloor = addedPerRep('floor');
     const added = median(addedEdge);
     // Each repetition measures all targets back to back, so the VM's drift (±10–15 % between
     // minutes) mostly cancels in a per-repetition ratio; the verdict uses their median.
@@ -683,28 +716,30 @@ async function main() {
       median(results[a].map((run, i) => run.rps / (results[b][i]?.rps ?? NaN)));
     const en = perRep('edge', 'nginx');
     const ef = perRep('edge', 'fastify');
+    const eFloor = perRep('edge', 'floor');
+    const perRequestUs = (s) => fmt((s.sutCpu / s.rps) * 1e6, 1);
     const lines = [
       '',
-      `| target | req/s median (min–max) | p99 ms | SUT CPU (cores) | vs nginx | vs @fastify/http-proxy |`,
-      `| --- | --- | --- | --- | --- | --- |`,
-      ...['direct', 'nginx', 'edge', 'fastify'].map((k) => {
+      `| target | req/s median (min–max) | p99 ms | SUT CPU (cores) | CPU µs/request | vs nginx | vs @fastify/http-proxy |`,
+      `| --- | --- | --- | --- | --- | --- | --- |`,
+      ...['direct', 'nginx', 'edge', 'fastify', 'floor'].map((k) => {
         const s = summary[k];
-        return `| ${s.name} | ${fmt(s.rps)} (${fmt(s.min)}–${fmt(s.max)}) | ${fmt(s.p99, 2)} | ${fmt(s.sutCpu, 2)} | ${fmt(s.rps / n, 2)} | ${fmt(s.rps / f, 2)} |`;
+        return `| ${s.name} | ${fmt(s.rps)} (${fmt(s.min)}–${fmt(s.max)}) | ${fmt(s.p99, 2)} | ${fmt(s.sutCpu, 2)} | ${perRequestUs(s)} | ${fmt(s.rps / n, 2)} | ${fmt(s.rps / f, 2)} |`;
       }),
       '',
       `Half load (${paced} paced connections, ${delayMs} ms between requests each; target ${fmt(half)} req/s):`,
       '',
-      '| target | req/s | p50 ms | p99 ms (per repetition) | added p99 ms (per repetition) |',
-      '| --- | --- | --- | --- | --- |',
-      ...['direct', 'nginx', 'edge'].map((k) => {
+      '| target | req/s | p50 ms | p99 ms (per repetition) | added p99 ms (per repetition) | CPU µs/request |',
+      '| --- | --- | --- | --- | --- | --- |',
+      ...['direct', 'nginx', 'floor', 'edge'].map((k) => {
         const h = halfLoad[k];
         const perRep = (halfRuns[k] ?? []).map((r) => fmt(r.p99, 2)).join(', ');
-        const addedHere = { nginx: addedNginx, edge: addedEdge }[k];
+        const addedHere = { nginx: addedNginx, floor: addedFloor, edge: addedEdge }[k];
         const addedText =
           addedHere === undefined
             ? '—'
             : `${fmt(median(addedHere), 2)} (${addedHere.map((a) => fmt(a, 2)).join(', ')})`;
-        return `| ${targets.find((t) => t.key === k).name} | ${fmt(h.rps)} | ${fmt(h.p50, 2)} | ${fmt(h.p99, 2)} (${perRep}) | ${addedText} |`;
+        return `| ${targets.find((t) => t.key === k).name} | ${fmt(h.rps)} | ${fmt(h.p50, 2)} | ${fmt(h.p99, 2)} (${perRep}) | ${addedText} | ${fmt(h.cpuPerRequestUs, 1)} |`;
       }),
       '',
       `edge router / nginx: ${fmt(en, 2)} median of per-repetition ratios ` +
@@ -713,8 +748,11 @@ async function main() {
         `(${fmt(e / f, 2)} from the medians above; target ≥ 1.3) ${ef >= 1.3 ? 'MET' : 'MISSED'}`,
       `added p99 at half load (edge − direct): ${fmt(added, 2)} ms median of per-repetition ` +
         `differences (${addedEdge.map((a) => fmt(a, 2)).join(', ')}; target ≤ 3) ${added <= 3 ? 'MET' : 'MISSED'}`,
-      `added p99 at half load, nginx for reference (nginx − direct): ${fmt(median(addedNginx), 2)} ms ` +
-        `(${addedNginx.map((a) => fmt(a, 2)).join(', ')})`,
+      `added p99 at half load, for reference: nginx ${fmt(median(addedNginx), 2)} ms ` +
+        `(${addedNginx.map((a) => fmt(a, 2)).join(', ')}), bare Node proxy ${fmt(median(addedFloor), 2)} ms ` +
+        `(${addedFloor.map((a) => fmt(a, 2)).join(', ')})`,
+      `edge router / bare Node proxy: ${fmt(eFloor, 2)} median of per-repetition ratios ` +
+        `(what the router's routing, auth and rewriting cost at the maximum rate)`,
       `max foreign CPU during a run: ${fmt(
         Math.max(
           ...Object.values(summary).map((s) => s.foreign),

@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { OrgStatus } from '@molecule/database';
 import { createOrg, createOrgKey, eventually } from '@molecule/testing';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createServer, type AddressInfo } from 'node:net';
 import {
   get,
@@ -100,6 +101,21 @@ describe('routing by Host', () => {
     );
     expect(response).toMatch(/^HTTP\/1\.1 400/);
     expect(acme.requests.length + globex.requests.length).toBe(before);
+  });
+
+  it('serves its own host without request-scoped log storage', async () => {
+    // On Node 20 the first AsyncLocalStorage.run installs async hooks for the whole process, and
+    // they would then cost every proxied request: probes of the router must not trigger it.
+    const run = jest.spyOn(AsyncLocalStorage.prototype, 'run');
+    try {
+      for (const path of ['/healthz', '/readyz', '/metrics', '/no-such-path']) {
+        await get(router.port, `127.0.0.1:${router.port}`, path);
+      }
+      await get(router.port, host(acmeOrg.slug), '/', { 'x-api-key': acmeKey });
+      expect(run).not.toHaveBeenCalled();
+    } finally {
+      run.mockRestore();
+    }
   });
 
   it('keeps the ops routes on the bare host only', async () => {

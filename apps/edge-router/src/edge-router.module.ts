@@ -18,7 +18,11 @@ export class EdgeRouterModule {
   ): DynamicModule {
     return {
       module: EdgeRouterModule,
-      imports: [CoreModule.forRoot({ config, queues: false, logDestination })],
+      // Tenant traffic never enters Nest, and its ops routes are probes: no request logging, so
+      // no AsyncLocalStorage (and no async hooks on the proxy's hot path; see `loggerOptions`).
+      imports: [
+        CoreModule.forRoot({ config, queues: false, logDestination, unloggedRoutes: 'all' }),
+      ],
       providers: [
         { provide: EDGE_ROUTER_OPTIONS, useValue: resolveEdgeRouterOptions(config.edge, options) },
         EdgeRouterService,

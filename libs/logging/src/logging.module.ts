@@ -8,9 +8,12 @@ import { loggerOptions, type RouteRef } from './logger-options';
 export class LoggingModule {
   /**
    * `destination` lets tests capture log lines; by default pino writes JSON to stdout.
-   * `unlogged`: routes without request logging (see `loggerOptions`).
+   * `unlogged`: routes without request logging, or `'all'` (see `loggerOptions`).
    */
-  static forRoot(destination?: DestinationStream, unlogged: RouteRef[] = []): DynamicModule {
+  static forRoot(
+    destination?: DestinationStream,
+    unlogged: RouteRef[] | 'all' = [],
+  ): DynamicModule {
     return {
       module: LoggingModule,
       imports: [

@@ -22,8 +22,11 @@ export interface CoreOptions {
   queues: boolean;
   /** Where log lines go; tests pass a capturing stream. Defaults to stdout. */
   logDestination?: DestinationStream;
-  /** Hot routes served outside Nest that log their own failures: no request log middleware. */
-  unloggedRoutes?: RouteRef[];
+  /**
+   * Hot routes served outside Nest that log their own failures: no request log middleware; `'all'`
+   * for a service whose traffic never enters Nest (see `loggerOptions`).
+   */
+  unloggedRoutes?: RouteRef[] | 'all';
 }
 
 /**
