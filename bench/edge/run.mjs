@@ -672,7 +672,7 @@ async function main() {
     const delayMs = 5;
     const paced = Math.max(1, Math.round((half * (delayMs + 0.3)) / 1000));
     const script = pacedScript(dir, delayMs);
-    // The targets alternate within each repetition, as at the maximum rate: the VM's latency
+    // The targets alternate (rotating) within each repetition, as at the maximum rate: the VM's latency
     // drifts between minutes (idle-vCPU wake-ups of 1–4 ms come and go), so an "added" p99 is
     // taken per repetition (the target's p99 minus direct's, measured back to back) and the
     // verdict uses their median.

@@ -50,7 +50,7 @@ export interface RouteRef {
  * `'all'` mounts no request logging at all, for a service whose traffic never enters Nest (the
  * edge router): nestjs-pino keeps each request's logger in an `AsyncLocalStorage`, and on Node 20
  * the first `run` of one installs async hooks for good, which then cost every request the process
- * serves, inside Nest or not (measured: ~25 % of the router's throughput, after one `/healthz`).
+ * serves, inside Nest or not (measured: ~30 % of the router's throughput, after one `/healthz`).
  */
 export function loggerOptions(
   config: AppConfig,

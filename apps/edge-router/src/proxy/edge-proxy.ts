@@ -93,8 +93,10 @@ export class EdgeProxy implements ExchangeContext {
     const refuse = (page: EdgePage, metrics = this.noTenant) => {
       metrics.answered(this.deps.pages.writeRaw(req, socket, page), startedAt);
     };
-    if (slug === MALFORMED_HOST || !singleHost(req.rawHeaders))
-      return (refuse('bad_request'), true);
+    if (slug === MALFORMED_HOST || !singleHost(req.rawHeaders)) {
+      refuse('bad_request');
+      return true;
+    }
     if (slug === INVALID_TENANT) return (refuse('not_found'), true);
     if (this.closing) return (refuse('service_unavailable'), true);
     if (
