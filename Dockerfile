@@ -43,7 +43,7 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
 # Last, so that the layers above are shared by the images of all services.
 ARG APP
 ENV APP=${APP}
-# Extra node flags (the edge router's compose service sets --no-memory-reducer; see
+# Extra node flags (the edge router's compose service sets its GC flags; see
 # docs/operations.md).
 ENV NODE_FLAGS=
 
